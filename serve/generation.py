@@ -1,0 +1,115 @@
+"""What crosses the engine seam: requests, resolved sampling parameters and output chunks.
+
+Plain dataclasses (no torch, no ray) so that they pickle cheaply between ingress and replicas.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from serve.protocol import GenerationParams
+
+
+@dataclass
+class GenerationRequest:
+    """A request as the ingress hands it to a model deployment."""
+
+    request_id: str
+    prompt: str | None = None
+    messages: list[dict] | None = None
+    system: str | None = None
+    raw: bool = False  # /v1/completions: continue the prompt as is, whatever the role's format
+    params: GenerationParams = field(default_factory=GenerationParams)
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Concrete parameters: the request's values laid over the role's defaults."""
+
+    max_new_tokens: int
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0
+    min_p: float = 0.0
+    repetition_penalty: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    enable_thinking: bool = True
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+
+@dataclass
+class PreparedRequest:
+    """A request the engine has rendered and tokenized, ready to join a batch."""
+
+    request_id: str
+    prompt_ids: list[int]
+    sampling: SamplingParams
+    thinking: bool = False  # split <think>…</think> from the answer
+    prompt_opens_thinking: bool = False  # the chat template already wrote <think>
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Chunk:
+    """Text a request produced in one step. The last chunk has `finish_reason` set."""
+
+    content: str = ""
+    thinking: str = ""
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    response: str | None = None  # the whole decoded text, on the last chunk only
+    error: str | None = None
+
+
+@dataclass
+class Completion:
+    """A whole generation, as a model deployment returns it to a non-streaming caller."""
+
+    model: str
+    content: str
+    thinking: str | None
+    response: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    ttft_s: float | None
+    latency_s: float
+
+
+class Accumulator:
+    """Gathers a request's chunks into a `Completion` (the same way for every caller)."""
+
+    def __init__(self, start: float):
+        self.start = start
+        self.ttft_s: float | None = None
+        self.content: list[str] = []
+        self.thinking: list[str] = []
+        self.last = Chunk()
+
+    def add(self, chunk: Chunk, now: float) -> None:
+        if self.ttft_s is None and (chunk.content or chunk.thinking or chunk.finish_reason):
+            self.ttft_s = now - self.start
+        self.content.append(chunk.content)
+        self.thinking.append(chunk.thinking)
+        if chunk.finish_reason or chunk.prompt_tokens:
+            self.last = chunk
+
+    def completion(self, model: str, now: float) -> Completion:
+        last = self.last
+        return Completion(
+            model=model,
+            content="".join(self.content),
+            thinking="".join(self.thinking).strip() or None,
+            response=last.response or "",
+            finish_reason=last.finish_reason or "stop",
+            prompt_tokens=last.prompt_tokens,
+            completion_tokens=last.completion_tokens,
+            ttft_s=self.ttft_s,
+            latency_s=now - self.start,
+        )

@@ -1,0 +1,120 @@
+"""The one place that turns exceptions into HTTP error responses (`{"error": {...}}`).
+
+Validation → 400 naming `param`; our typed errors → their status; Ray's back-pressure → 503 with
+`Retry-After`; a dead replica → 503; anything unexpected → 500 with the message masked and the
+request id kept, so the log line can be found.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from serve.errors import (
+    BodyTooLarge,
+    InvalidRequest,
+    NotFound,
+    TriserveError,
+    Unavailable,
+    UnsupportedMediaType,
+)
+from serve.protocol import ErrorInfo, ErrorResponse
+
+logger = logging.getLogger("ray.serve")
+
+RETRY_AFTER_S = 1
+
+
+def request_id(request: Request) -> str:
+    rid = getattr(request.state, "request_id", None)
+    if rid is None:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = rid
+    return rid
+
+
+def classify(exc: BaseException) -> TriserveError:
+    """Any exception from a handle call or our own code, as one of our typed errors."""
+    from ray import exceptions as ray_exc
+    from ray.serve.exceptions import (
+        BackPressureError,
+        DeploymentUnavailableError,
+        ReplicaUnavailableError,
+    )
+
+    cause = getattr(exc, "cause", None)  # a RayTaskError carries the replica's exception
+    if isinstance(exc, TriserveError):
+        return exc
+    if isinstance(cause, TriserveError):
+        return cause
+    if isinstance(exc, BackPressureError) or isinstance(cause, BackPressureError):
+        return Unavailable("the model is at capacity; retry shortly", code="overloaded")
+    gone = (ray_exc.RayActorError, ray_exc.ActorUnavailableError, DeploymentUnavailableError,
+            ReplicaUnavailableError)
+    if isinstance(exc, gone) or isinstance(cause, gone):
+        return Unavailable("the model replica went away; retry shortly", code="replica_unavailable")
+    logger.error("unexpected error", exc_info=exc)
+    return TriserveError("internal error")
+
+
+def error_info(exc: TriserveError, rid: str | None) -> ErrorInfo:
+    return ErrorInfo(
+        message=exc.message, type=exc.type, code=exc.code, param=exc.param, request_id=rid
+    )
+
+
+def error_response(exc: TriserveError, rid: str | None) -> JSONResponse:
+    headers = {"x-request-id": rid} if rid else {}
+    if exc.status == 503:
+        headers["retry-after"] = str(RETRY_AFTER_S)
+    if exc.status == 401:
+        headers["www-authenticate"] = "Bearer"
+    body = ErrorResponse(error=error_info(exc, rid))
+    return JSONResponse(body.model_dump(), status_code=exc.status, headers=headers)
+
+
+def _validation_error(exc: RequestValidationError) -> TriserveError:
+    first = exc.errors()[0]
+    loc = [str(part) for part in first.get("loc", ()) if part != "body"]
+    kind = first.get("type", "invalid_value")
+    if kind == "json_invalid":
+        return InvalidRequest("the body is not valid JSON", code="invalid_json")
+    param = ".".join(loc) or None
+    message = first.get("msg", "invalid value").removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        message = f"unknown field '{param}'"
+    elif kind == "missing":
+        message = f"'{param}' is required"
+    elif param:
+        message = f"{param}: {message}"
+    return InvalidRequest(message, param=param, code=kind)
+
+
+_HTTP_STATUS = {404: NotFound, 413: BodyTooLarge, 415: UnsupportedMediaType}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _on_validation(request: Request, exc: RequestValidationError):
+        return error_response(_validation_error(exc), request_id(request))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http(request: Request, exc: StarletteHTTPException):
+        cls = _HTTP_STATUS.get(exc.status_code)
+        err = cls(str(exc.detail), code="not_found" if exc.status_code == 404 else None) if cls \
+            else InvalidRequest(str(exc.detail), code=f"http_{exc.status_code}")
+        err.status = exc.status_code
+        return error_response(err, request_id(request))
+
+    @app.exception_handler(TriserveError)
+    async def _on_ours(request: Request, exc: TriserveError):
+        return error_response(exc, request_id(request))
+
+    @app.exception_handler(Exception)
+    async def _on_error(request: Request, exc: Exception):
+        return error_response(classify(exc), request_id(request))

@@ -1,0 +1,176 @@
+"""The ingress deployment: the HTTP API in front of the model deployments.
+
+Routes stay thin: they validate (pydantic, through FastAPI), pick the roles, and hand the work to
+`compare.py`, `calls.py` and `openai_api.py`. Every error leaves through `http_errors.py`.
+"""
+
+# No `from __future__ import annotations` here: FastAPI must see the real body types of the
+# route methods, which Ray Serve re-binds on the deployment class.
+
+import asyncio
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from ray import serve
+
+from serve import http_errors
+from serve.calls import RoleCaller, await_response
+from serve.compare import compare_once, compare_stream, role_requests
+from serve.config import AppConfig
+from serve.engine import resolve_sampling
+from serve.errors import InvalidRequest, NotFound
+from serve.generation import GenerationRequest
+from serve.guard import RequestGuard
+from serve.openai_api import chat_response, chat_stream, completion_response, completion_stream
+from serve.protocol import (
+    ChatCompletionRequest,
+    CompareRequest,
+    CompareResponse,
+    CompletionRequest,
+    HealthResponse,
+    ModelCard,
+    ModelList,
+    RoleHealth,
+    new_id,
+)
+
+api = FastAPI(
+    title="triserve",
+    summary="Base, Instruct and Reasoning models side by side",
+    version="0.1.0",
+)
+
+
+class _Limits:
+    max_body_bytes = 1_000_000
+
+
+LIMITS = _Limits()
+api.add_middleware(RequestGuard, limits=LIMITS)
+http_errors.install(api)
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+@serve.deployment(max_ongoing_requests=256)
+@serve.ingress(api)
+class Ingress:
+    def __init__(self, config: dict, models: dict):
+        self.config = AppConfig.model_validate(config)
+        LIMITS.max_body_bytes = self.config.ingress.max_body_bytes
+        timeout = self.config.ingress.role_timeout_s
+        self.callers = {role: RoleCaller(role, h, timeout) for role, h in models.items()}
+        self.models = {role: rc.model_id() for role, rc in self.config.roles.items()}
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def _roles(self, asked: list[str] | None) -> list[str]:
+        if asked is None:
+            return list(self.callers)
+        unknown = [r for r in asked if r not in self.callers]
+        if unknown:
+            raise NotFound(
+                f"unknown role {unknown[0]!r}; roles: {', '.join(self.callers)}", param="roles"
+            )
+        return list(dict.fromkeys(asked))
+
+    def _role_for_model(self, model: str) -> str:
+        """`model` may be a role name or the model id a role serves (the first role that does)."""
+        if model in self.callers:
+            return model
+        for role, served in self.models.items():
+            if served == model:
+                return role
+        raise NotFound(
+            f"unknown model {model!r}; use a role ({', '.join(self.callers)}) or a served id",
+            param="model",
+        )
+
+    def _check(self, role: str, req: GenerationRequest) -> GenerationRequest:
+        """Refuse parameters beyond the role's caps here, as a 400, before any fan-out."""
+        resolve_sampling(req.params, self.config.roles[role])
+        return req
+
+    # ---- routes -------------------------------------------------------------------------------
+
+    @api.post("/v1/compare", response_model=CompareResponse)
+    async def compare(self, body: CompareRequest, request: Request):
+        """The same input to several roles at once (default all); `stream` gives SSE events."""
+        rid = http_errors.request_id(request)
+        roles = self._roles(body.roles)
+        stray = sorted(set(body.overrides) - set(roles))
+        if stray:
+            raise InvalidRequest(f"overrides for roles not asked: {stray}", param="overrides")
+        reqs = role_requests(body, roles, rid)
+        for role, req in reqs.items():
+            self._check(role, req)
+        cid = new_id("cmp")
+        if body.stream:
+            events = compare_stream(self.callers, self.models, reqs, cid)
+            return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+        results = await compare_once(self.callers, self.models, reqs, rid)
+        return CompareResponse(id=cid, created=int(time.time()), results=results)
+
+    @api.post("/v1/chat/completions")
+    async def chat_completions(self, body: ChatCompletionRequest, request: Request):
+        """OpenAI chat completions; `model` is a role or a served model id."""
+        rid = http_errors.request_id(request)
+        role = self._role_for_model(body.model)
+        req = self._check(role, GenerationRequest(
+            request_id=rid,
+            messages=[m.model_dump() for m in body.messages],
+            params=body.to_generation_params(),
+        ))
+        cid = new_id("chatcmpl")
+        if body.stream:
+            stream = await self.callers[role].open_stream(req)
+            usage = bool(body.stream_options and body.stream_options.include_usage)
+            frames = chat_stream(cid, body.model, stream, usage)
+            return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+        return chat_response(cid, body.model, await self.callers[role].complete(req))
+
+    @api.post("/v1/completions")
+    async def completions(self, body: CompletionRequest, request: Request):
+        """OpenAI text completions: the prompt continued as is (no chat template)."""
+        rid = http_errors.request_id(request)
+        role = self._role_for_model(body.model)
+        if body.echo:
+            raise InvalidRequest("echo is not supported", param="echo")
+        req = self._check(role, GenerationRequest(
+            request_id=rid, prompt=body.prompt, raw=True, params=body.to_generation_params()
+        ))
+        cid = new_id("cmpl")
+        if body.stream:
+            stream = await self.callers[role].open_stream(req)
+            usage = bool(body.stream_options and body.stream_options.include_usage)
+            frames = completion_stream(cid, body.model, stream, usage)
+            return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+        return completion_response(cid, body.model, await self.callers[role].complete(req))
+
+    @api.get("/v1/models", response_model=ModelList)
+    async def list_models(self):
+        """The roles, each with the model it serves."""
+        return ModelList(
+            data=[ModelCard(id=role, role=role, model=m, root=m) for role, m in self.models.items()]
+        )
+
+    @api.get("/healthz", response_model=HealthResponse)
+    async def healthz(self):
+        """Each role's readiness; 503 when any role cannot answer."""
+        timeout = self.config.ingress.health_timeout_s
+
+        async def probe(role: str) -> RoleHealth:
+            try:
+                await asyncio.wait_for(await_response(self.callers[role].handle.health.remote()), timeout)
+                return RoleHealth(status="ok", model=self.models[role])
+            except Exception as exc:
+                msg = "timed out" if isinstance(exc, asyncio.TimeoutError) else http_errors.classify(exc).message
+                return RoleHealth(status="unavailable", model=self.models[role], error=msg)
+
+        checks = await asyncio.gather(*(probe(r) for r in self.callers))
+        roles = dict(zip(self.callers, checks))
+        ok = all(c.status == "ok" for c in checks)
+        body = HealthResponse(status="ok" if ok else "degraded", roles=roles)
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+

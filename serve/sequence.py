@@ -1,0 +1,132 @@
+"""Per-request decoding state: incremental detokenization, stop strings, the thinking split.
+
+Engine-independent text handling, so that the real and the scripted engine and every batch size
+turn the same tokens into the same text.
+"""
+
+from __future__ import annotations
+
+from serve.generation import Chunk, PreparedRequest
+from serve.reasoning import ReasoningParser
+
+
+class IncrementalDetokenizer:
+    """Turns ids into text deltas without splitting a multi-byte character (TGI's method)."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.ids: list[int] = []
+        self.prefix_offset = 0
+        self.read_offset = 0
+
+    def add(self, token_id: int) -> str:
+        self.ids.append(token_id)
+        decode = self.tokenizer.decode
+        prefix = decode(self.ids[self.prefix_offset : self.read_offset], skip_special_tokens=True)
+        text = decode(self.ids[self.prefix_offset :], skip_special_tokens=True)
+        if len(text) > len(prefix) and not text.endswith("\ufffd"):
+            self.prefix_offset = self.read_offset
+            self.read_offset = len(self.ids)
+            return text[len(prefix) :]
+        return ""
+
+
+class StopMatcher:
+    """Finds the first stop string in streamed text; holds back what could be the start of one."""
+
+    def __init__(self, stops: tuple[str, ...]):
+        self.stops = stops
+        self.pending = ""
+        self.matched: str | None = None
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        """Returns (text safe to emit, whether a stop string ended the text)."""
+        buf = self.pending + text
+        if not self.stops:
+            self.pending = ""
+            return buf, False
+        hits = [(buf.find(s), s) for s in self.stops if s in buf]
+        if hits:
+            index, self.matched = min(hits)
+            self.pending = ""
+            return buf[:index], True
+        hold = 0
+        for s in self.stops:
+            for k in range(min(len(s) - 1, len(buf)), hold, -1):
+                if buf.endswith(s[:k]):
+                    hold = k
+                    break
+        self.pending = buf[len(buf) - hold :]
+        return buf[: len(buf) - hold], False
+
+    def flush(self) -> str:
+        text, self.pending = self.pending, ""
+        return text
+
+
+class SequenceState:
+    """Everything one request in a batch carries from step to step."""
+
+    def __init__(self, req: PreparedRequest, tokenizer, think_ids, eos_ids: set[int]):
+        self.req = req
+        self.tokenizer = tokenizer
+        self.eos_ids = eos_ids
+        start_id, end_id = think_ids if req.thinking else (None, None)
+        self.parser = ReasoningParser(start_id, end_id, opened=req.prompt_opens_thinking)
+        self.detok = {"thinking": IncrementalDetokenizer(tokenizer),
+                      "content": IncrementalDetokenizer(tokenizer)}
+        self.stop = StopMatcher(req.sampling.stop)
+        self.generated: list[int] = []  # sampled ids but EOS
+        self.n_sampled = 0  # every sampled id, EOS included, as OpenAI counts usage
+        self.content_started = False
+        self.finish_reason: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.finish_reason is not None
+
+    def add(self, token_id: int) -> Chunk | None:
+        """Takes one sampled token; returns the text it released, or None."""
+        chunk = Chunk()
+        self.n_sampled += 1
+        if token_id in self.eos_ids:
+            return self.finish("stop", chunk)
+        self.generated.append(token_id)
+        channel = self.parser.route(token_id)
+        if channel == "thinking":
+            chunk.thinking = self.detok["thinking"].add(token_id)
+        elif channel == "content":
+            text, stopped = self.stop.feed(self.detok["content"].add(token_id))
+            chunk.content = self._content(text)
+            if stopped:
+                return self.finish("stop", chunk)
+        if len(self.generated) >= self.req.sampling.max_new_tokens:
+            return self.finish("length", chunk)
+        return chunk if (chunk.content or chunk.thinking) else None
+
+    def cancel(self) -> Chunk:
+        return self.finish("cancelled", Chunk())
+
+    def finish(self, reason: str, chunk: Chunk) -> Chunk:
+        self.finish_reason = reason
+        if self.stop.matched is None:
+            chunk.content += self._content(self.stop.flush())
+        chunk.finish_reason = reason
+        chunk.prompt_tokens = len(self.req.prompt_ids)
+        chunk.completion_tokens = self.n_sampled
+        chunk.response = self._response()
+        return chunk
+
+    def _content(self, text: str) -> str:
+        # After </think> Qwen writes blank lines before the answer; the answer starts at its text.
+        if not self.content_started and self.parser.thought:
+            text = text.lstrip()
+        if text:
+            self.content_started = True
+        return text
+
+    def _response(self) -> str:
+        text = self.tokenizer.decode(self.generated, skip_special_tokens=False)
+        if self.stop.matched:
+            text = text[: text.rfind(self.stop.matched)]
+        return text

@@ -1,0 +1,38 @@
+"""App configs for tests: the three roles on tiny models, or on the scripted engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def tiny_roles(dirs: dict[str, Path], **overrides) -> dict:
+    def role(kind, **extra):
+        cfg = {
+            "model": {"source": "local", "path": str(dirs[kind])},
+            "served_model_name": f"tiny-{kind}",
+            "defaults": {"max_new_tokens": 16, "temperature": 0.0},
+            "max_new_tokens_cap": 64,
+            "max_input_tokens": 256,
+            "torch_threads": 1,
+            "batching": {"max_batch_size": 8, "batch_wait_timeout_s": 0.005},
+        }
+        cfg.update(extra)
+        return cfg
+
+    roles = {
+        "base": role("qwen2", prompt_format="raw"),
+        "instruct": role("qwen2", system_prompt="You are a helpful assistant."),
+        "reasoning": role("qwen3", reasoning=True),
+    }
+    for name, extra in overrides.items():
+        roles[name].update(extra)
+    return {"roles": roles}
+
+
+def scripted_role(**script) -> dict:
+    return {
+        "model": {"source": "local", "path": "/nonexistent"},
+        "served_model_name": "scripted",
+        "engine": "scripted",
+        "scripted": script,
+    }
