@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
 
-from serve import http_errors
+from serve import http_errors, page
 from serve.calls import RoleCaller, await_response
 from serve.compare import compare_once, compare_stream, role_requests
 from serve.config import AppConfig
@@ -49,6 +49,7 @@ class _Limits:
 LIMITS = _Limits()
 api.add_middleware(RequestGuard, limits=LIMITS)
 http_errors.install(api)
+page.install(api)
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 

