@@ -43,3 +43,39 @@ def serve_instance():
     yield f"http://127.0.0.1:{port}"
     serve.shutdown()
     ray.shutdown()
+
+
+def deploy(name: str, args: dict, base_url: str) -> str:
+    """Deploys an app (built by `serve.app.build_app`) at /<name>; returns its base URL."""
+    from ray import serve
+
+    from serve.app import build_app
+
+    serve.run(build_app(args), name=name, route_prefix=f"/{name}", blocking=False)
+    _wait_ready(name)
+    return f"{base_url}/{name}"
+
+
+def _wait_ready(name: str, timeout_s: float = 180.0) -> None:
+    import time
+
+    from ray import serve
+    from ray.serve.schema import ApplicationStatus
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app = serve.status().applications.get(name)
+        if app is not None and app.status == ApplicationStatus.RUNNING:
+            return
+        if app is not None and app.status == ApplicationStatus.DEPLOY_FAILED:
+            raise RuntimeError(f"app {name} failed to deploy: {app.message}")
+        time.sleep(0.25)
+    raise TimeoutError(f"app {name} not running after {timeout_s} s")
+
+
+@pytest.fixture(scope="session")
+def tiny_app(serve_instance, tiny_dirs) -> str:
+    """The three roles on tiny random models (greedy, 16 new tokens by default), at /tiny."""
+    from apps import tiny_roles
+
+    return deploy("tiny", tiny_roles(tiny_dirs), serve_instance)
