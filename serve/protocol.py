@@ -295,7 +295,7 @@ class ChatCompletionChunk(_Wire):
 class CompletionChoice(_Wire):
     index: int = 0
     text: str
-    finish_reason: FinishReason | None
+    finish_reason: FinishReason | None = None  # stream frames leave it out until the last one
     logprobs: None = None
 
 
