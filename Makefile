@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 export RAY_AUTH_MODE ?= token
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install demo test
+.PHONY: install demo test browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,5 +26,13 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/serve run deployments/demo.yaml
 
-test: install
+# The page test's browser: Debian's chromium (driven by the `playwright` Python package, which
+# never downloads one) and a CJK font so that Chinese text renders in screenshots.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; }
+
+test: install browser
 	$(BIN)/pytest

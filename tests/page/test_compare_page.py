@@ -1,0 +1,156 @@
+"""The comparison page, end to end: real headless Chromium against the real serving graph.
+
+The tiny app (three roles on tiny random models) shows that a comparison fills every column and
+the reasoning role's thinking; a scripted app that streams slowly shows the stop button, a
+failing role's error, the bearer token and the phone layout.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from conftest import deploy
+from headless import launch
+from playwright.sync_api import expect
+
+from apps import scripted_role
+from serve.protocol import CompareResponse
+
+PROMPT = "9.11和9.8哪个更大？"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def slow_app(serve_instance):
+    """Two roles that stream 200 tokens at 20 a second (10 s), and one that always fails."""
+    from ray import serve
+
+    words = [f"w{i} " for i in range(200)]
+    roles = {
+        "base": scripted_role(tokens=words, token_s=0.05),
+        "reasoning": {**scripted_role(tokens=words, think=["let me think "] * 4, token_s=0.05),
+                      "reasoning": True},
+        "broken": scripted_role(fail_with="the scripted engine failed on purpose"),
+    }
+    for cfg in roles.values():
+        cfg.update(max_new_tokens_cap=512, defaults={"max_new_tokens": 256})
+    yield deploy("pageslow", {"roles": roles}, serve_instance)
+    serve.delete("pageslow")
+
+
+def column(page, role):
+    return page.locator(f"#col-{role}")
+
+
+def test_page_fills_every_column_and_shows_the_thinking(tiny_app, page):
+    page.goto(tiny_app)  # no trailing slash: the page's <base> still points into /tiny/
+    for role in ("base", "instruct", "reasoning"):
+        expect(page.get_by_role("checkbox", name=role)).to_be_checked()
+
+    page.get_by_label("Prompt", exact=True).fill(PROMPT)
+    page.get_by_role("button", name="Compare").click()
+
+    for role in ("base", "instruct", "reasoning"):
+        expect(column(page, role)).to_have_attribute("data-state", "done", timeout=30_000)
+    expect(page.get_by_role("status")).to_contain_text("Done in")
+
+    # The same greedy request through the API: the page shows exactly what the server answers.
+    api = CompareResponse.model_validate(
+        httpx.post(f"{tiny_app}/v1/compare", json={"prompt": PROMPT}, timeout=60).json()
+    )
+    for role in ("base", "instruct"):
+        col = column(page, role)
+        answer = api.result(role).content
+        assert answer.strip()
+        assert col.locator(".answer").text_content() == answer
+        expect(col.locator(".thinking")).to_be_hidden()
+        tokens = col.locator(".s-tokens").text_content()
+        assert tokens == str(api.result(role).usage.completion_tokens)
+        assert col.locator(".s-latency").text_content().endswith(" s")
+
+    # The tiny Qwen3 template opens <think>: the reasoning role's output is all thinking.
+    thinking = column(page, "reasoning").locator(".thinking")
+    expect(thinking).to_be_visible()
+    expect(thinking.locator("summary")).to_have_text("Thinking")
+    assert thinking.locator(".thinking-text").text_content() == api.result("reasoning").thinking
+    thinking.locator("summary").click()  # it folds
+    expect(thinking.locator(".thinking-text")).to_be_hidden()
+
+
+def test_a_probe_is_one_click_away(tiny_app, page):
+    page.goto(f"{tiny_app}/")
+    page.get_by_role("button", name="9.11 vs 9.8").click()
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value(PROMPT)
+    expect(column(page, "reasoning")).to_have_attribute("data-state", "done", timeout=30_000)
+    expect(page.get_by_role("group", name="The study's probes:").get_by_role("button")).to_have_count(5)
+
+
+def test_stop_aborts_a_streaming_comparison(slow_app, page):
+    sent = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/v1/compare") else None)
+    page.goto(slow_app)
+    page.get_by_text("System prompt, generation settings, API key").click()
+    page.get_by_label("API key").fill("sk-page-test")
+    page.get_by_label("API key").press("Tab")  # change event: stored for this tab
+    page.get_by_label("Max new tokens").fill("200")
+
+    page.get_by_label("Prompt", exact=True).fill("count slowly")
+    page.get_by_label("Prompt", exact=True).press("Control+Enter")  # keyboard submit
+    base, reasoning = column(page, "base"), column(page, "reasoning")
+    expect(base).to_have_attribute("data-state", "streaming", timeout=20_000)
+    expect(base.locator(".answer")).to_contain_text("w5 ", timeout=20_000)
+    expect(reasoning.locator(".thinking-text")).to_contain_text("let me think")
+    expect(column(page, "broken")).to_have_attribute("data-state", "error")
+    expect(column(page, "broken").get_by_role("alert")).not_to_be_empty()
+
+    page.get_by_role("button", name="Stop").click()
+    for col in (base, reasoning):
+        expect(col).to_have_attribute("data-state", "stopped")
+        expect(col.locator(".badge")).to_have_text("stopped")
+    expect(page.get_by_role("status")).to_contain_text("Stopped after")
+    expect(page.get_by_role("button", name="Compare")).to_be_enabled()
+    expect(page.get_by_role("button", name="Stop")).to_be_disabled()
+    stopped_at = base.locator(".answer").text_content()
+    time.sleep(0.5)  # 10 more tokens' time: nothing more arrives
+    assert base.locator(".answer").text_content() == stopped_at
+    assert "w199" not in stopped_at and base.locator(".stats").is_hidden()
+
+    request = sent[-1]
+    assert request.headers["authorization"] == "Bearer sk-page-test"
+    assert request.post_data_json["params"] == {"max_new_tokens": 200}
+    assert request.post_data_json["stream"] is True
+    assert page.evaluate("sessionStorage.getItem('triserve.apiKey')") == "sk-page-test"
+
+
+def test_phone_width_stacks_the_columns(slow_app, chromium):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(slow_app)
+    page.get_by_label("Prompt", exact=True).fill("short")
+    page.get_by_role("button", name="Compare").click()
+    expect(column(page, "base")).to_have_attribute("data-state", "streaming", timeout=20_000)
+    boxes = [column(page, r).bounding_box() for r in ("base", "reasoning", "broken")]
+    assert len({round(b["x"]) for b in boxes}) == 1  # one column, stacked
+    assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.keyboard.press("Escape")  # Esc stops too
+    expect(column(page, "base")).to_have_attribute("data-state", "stopped")
+    context.close()
