@@ -1,0 +1,186 @@
+"""What `Client` and `AsyncClient` share: settings, request bodies, the retry policy, parsing.
+
+Only the I/O differs between the two clients (httpx.Client vs httpx.AsyncClient, time.sleep vs
+asyncio.sleep), so everything that decides *what* to send and *whether* to retry lives here.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import random
+import time
+from typing import Any, Iterable, Mapping, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from clients.errors import APIConnectionError, APITimeoutError, status_error
+from serve.protocol import (
+    ChatCompletionRequest,
+    CompareRequest,
+    CompletionRequest,
+    GenerationParams,
+    HealthResponse,
+    Message,
+)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_MAX_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+# A server may ask for a long wait; a client that honoured any value could hang for an hour.
+MAX_RETRY_AFTER = 30.0
+RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+
+M = TypeVar("M", bound=BaseModel)
+Params = GenerationParams | Mapping[str, Any] | None
+Messages = Iterable[Message | Mapping[str, str]]
+
+
+class RetryPolicy:
+    """Exponential backoff with full jitter; `Retry-After` (seconds or a date) wins, capped."""
+
+    def __init__(self, max_retries: int, initial: float = INITIAL_RETRY_DELAY,
+                 cap: float = MAX_RETRY_DELAY, retry_after_cap: float = MAX_RETRY_AFTER):
+        self.max_retries = max_retries
+        self.initial, self.cap, self.retry_after_cap = initial, cap, retry_after_cap
+
+    def delay(self, attempt: int, response: httpx.Response | None = None) -> float | None:
+        """Seconds to wait before retry number `attempt + 1`, or None: do not retry."""
+        if attempt >= self.max_retries:
+            return None
+        if response is not None:
+            if response.status_code not in RETRY_STATUSES:
+                return None
+            asked = retry_after(response.headers)
+            if asked is not None:
+                return min(asked, self.retry_after_cap)
+        # Full jitter (AWS architecture blog): spreads retries of many clients over the window.
+        return random.uniform(0, min(self.cap, self.initial * 2 ** attempt))
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """`Retry-After-Ms`, or `Retry-After` as seconds or an HTTP date; None when absent or bad."""
+    try:
+        return max(0.0, float(headers["retry-after-ms"]) / 1000)
+    except (KeyError, ValueError):
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(request=request)
+    return APIConnectionError(request=request)
+
+
+class Core:
+    """Settings and request building, shared by the sync and the async client."""
+
+    def __init__(self, base_url: str | None, api_key: str | None, timeout: float | httpx.Timeout,
+                 max_retries: int):
+        url = base_url or os.environ.get("TRISERVE_URL") or DEFAULT_URL
+        self.base_url = url.rstrip("/")
+        self.api_key = api_key if api_key is not None else os.environ.get("TRISERVE_API_KEY")
+        self.timeout = timeout
+        self.retry = RetryPolicy(max_retries)
+
+    @property
+    def max_retries(self) -> int:
+        return self.retry.max_retries
+
+    def headers(self) -> dict[str, str]:
+        h = {"accept": "application/json", "user-agent": "triserve-python"}
+        if self.api_key:
+            h["authorization"] = f"Bearer {self.api_key}"
+        return h
+
+    def request(self, http: httpx.Client | httpx.AsyncClient, method: str, path: str,
+                body: BaseModel | None) -> httpx.Request:
+        # Built from the wire model (exclude_none: unset fields take the server's defaults).
+        content = body.model_dump_json(exclude_none=True) if body is not None else None
+        headers = self.headers()
+        if content is not None:
+            headers["content-type"] = "application/json"
+        return http.build_request(method, self.base_url + path, content=content, headers=headers)
+
+    # ---- bodies ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def compare_body(prompt: str | None, messages: Messages | None, system: str | None,
+                     roles: Iterable[str] | None, params: Params,
+                     overrides: Mapping[str, Params] | None, stream: bool) -> CompareRequest:
+        return CompareRequest(
+            prompt=prompt,
+            messages=_messages(messages) if messages is not None else None,
+            system=system,
+            roles=list(roles) if roles is not None else None,
+            params=_params(params),
+            overrides={role: _params(p) for role, p in (overrides or {}).items()},
+            stream=stream,
+        )
+
+    @staticmethod
+    def chat_body(role: str, messages: Messages, params: Params, stream: bool) -> ChatCompletionRequest:
+        p = _params(params)
+        thinking = {"chat_template_kwargs": {"enable_thinking": p.enable_thinking}} \
+            if p.enable_thinking is not None else {}
+        return ChatCompletionRequest(model=role, messages=_messages(messages), stream=stream,
+                                     max_completion_tokens=p.max_new_tokens,
+                                     **_sampling(p), **thinking)
+
+    @staticmethod
+    def completion_body(role: str, prompt: str, params: Params, stream: bool) -> CompletionRequest:
+        p = _params(params)
+        return CompletionRequest(model=role, prompt=prompt, stream=stream,
+                                 max_tokens=p.max_new_tokens, **_sampling(p))
+
+    # ---- responses ------------------------------------------------------------------------------
+
+    @staticmethod
+    def parse(response: httpx.Response, model: type[M]) -> M:
+        return model.model_validate_json(response.content)
+
+    @staticmethod
+    def degraded(response: httpx.Response) -> HealthResponse | None:
+        """A 503 from /healthz carries the per-role report; any other 503 body is an error."""
+        try:
+            return HealthResponse.model_validate_json(response.content)
+        except ValueError:
+            return None
+
+    @staticmethod
+    def raise_for_status(response: httpx.Response) -> None:
+        """Only call on a read response (the body makes the error's message)."""
+        if response.is_error:
+            raise status_error(response)
+
+
+def _params(params: Params) -> GenerationParams:
+    if params is None:
+        return GenerationParams()
+    if isinstance(params, GenerationParams):
+        return params
+    return GenerationParams.model_validate(dict(params))
+
+
+def _sampling(p: GenerationParams) -> dict:
+    keys = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "stop", "seed")
+    return {k: getattr(p, k) for k in keys if getattr(p, k) is not None}
+
+
+def _messages(messages: Messages) -> list[Message]:
+    return [m if isinstance(m, Message) else Message.model_validate(dict(m)) for m in messages]

@@ -1,0 +1,150 @@
+"""The asynchronous client, method for method the twin of `clients.client.Client`.
+
+    from clients import AsyncClient
+    async with AsyncClient("http://127.0.0.1:8000") as client:
+        result = await client.compare("9.11和9.8哪个更大？", params={"max_new_tokens": 64})
+        async with await client.compare_stream("Hi", roles=["instruct"]) as events:
+            async for event in events:
+                print(event.content or "", end="")
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Iterable, Literal, Mapping, overload
+
+import httpx
+from pydantic import BaseModel
+
+from clients._core import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    Core,
+    Messages,
+    Params,
+    connection_error,
+)
+from clients.streams import AsyncStream
+from serve.protocol import (
+    ChatCompletionChunk,
+    ChatCompletionResponse,
+    CompareEvent,
+    CompareResponse,
+    CompletionResponse,
+    HealthResponse,
+    ModelList,
+)
+
+
+class AsyncClient:
+    """The async triserve client. Arguments left out come from TRISERVE_URL / TRISERVE_API_KEY."""
+
+    def __init__(self, base_url: str | None = None, *, api_key: str | None = None,
+                 timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+                 max_retries: int = DEFAULT_MAX_RETRIES, http_client: httpx.AsyncClient | None = None):
+        self._core = Core(base_url, api_key, timeout, max_retries)
+        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        self.base_url = self._core.base_url
+
+    @property
+    def max_retries(self) -> int:
+        return self._core.max_retries
+
+    # ---- the API ----------------------------------------------------------------------------
+
+    async def compare(self, prompt: str | None = None, *, messages: Messages | None = None,
+                system: str | None = None, roles: Iterable[str] | None = None,
+                params: Params = None, overrides: Mapping[str, Params] | None = None
+                ) -> CompareResponse:
+        """One prompt (or `messages`) to several roles; `client.compare("Hi").result("base")`."""
+        body = self._core.compare_body(prompt, messages, system, roles, params, overrides, False)
+        return await self._json("POST", "/v1/compare", body, CompareResponse)
+
+    async def compare_stream(self, prompt: str | None = None, *, messages: Messages | None = None,
+                       system: str | None = None, roles: Iterable[str] | None = None,
+                       params: Params = None, overrides: Mapping[str, Params] | None = None
+                       ) -> AsyncStream[CompareEvent]:
+        """Typed `CompareEvent`s as the roles produce them: `delta`s, then one `result` each."""
+        body = self._core.compare_body(prompt, messages, system, roles, params, overrides, True)
+        return AsyncStream(await self._send("POST", "/v1/compare", body, stream=True), CompareEvent)
+
+    @overload
+    async def chat(self, role: str, messages: Messages, *, params: Params = ...,
+             stream: Literal[False] = ...) -> ChatCompletionResponse: ...
+    @overload
+    async def chat(self, role: str, messages: Messages, *, params: Params = ...,
+             stream: Literal[True]) -> AsyncStream[ChatCompletionChunk]: ...
+
+    async def chat(self, role, messages, *, params=None, stream=False):
+        """OpenAI-style chat with one role: `client.chat("instruct", [{"role": "user", …}])`."""
+        body = self._core.chat_body(role, messages, params, stream)
+        if stream:
+            return AsyncStream(await self._send("POST", "/v1/chat/completions", body, stream=True),
+                          ChatCompletionChunk)
+        return await self._json("POST", "/v1/chat/completions", body, ChatCompletionResponse)
+
+    @overload
+    async def complete(self, role: str, prompt: str, *, params: Params = ...,
+                 stream: Literal[False] = ...) -> CompletionResponse: ...
+    @overload
+    async def complete(self, role: str, prompt: str, *, params: Params = ...,
+                 stream: Literal[True]) -> AsyncStream[CompletionResponse]: ...
+
+    async def complete(self, role, prompt, *, params=None, stream=False):
+        """Raw-text continuation of `prompt` by one role (no chat template)."""
+        body = self._core.completion_body(role, prompt, params, stream)
+        if stream:
+            return AsyncStream(await self._send("POST", "/v1/completions", body, stream=True),
+                          CompletionResponse)
+        return await self._json("POST", "/v1/completions", body, CompletionResponse)
+
+    async def models(self) -> ModelList:
+        """The roles and the model each serves."""
+        return await self._json("GET", "/v1/models", None, ModelList)
+
+    async def health(self) -> HealthResponse:
+        """Each role's readiness. A degraded server (503 with a health body) is an answer here."""
+        response = await self._send("GET", "/healthz", None, keep={503})
+        if response.status_code == 503:
+            health = self._core.degraded(response)
+            if health is not None:
+                return health
+            self._core.raise_for_status(response)
+        return self._core.parse(response, HealthResponse)
+
+    # ---- plumbing -----------------------------------------------------------------------------
+
+    async def _json(self, method: str, path: str, body: BaseModel | None, model):
+        return self._core.parse(await self._send(method, path, body), model)
+
+    async def _send(self, method: str, path: str, body: BaseModel | None, *, stream: bool = False,
+              keep: frozenset[int] | set[int] = frozenset()) -> httpx.Response:
+        """Sends with retries; returns a successful response (open when `stream`) or raises."""
+        attempt = 0
+        while True:
+            request = self._core.request(self._http, method, path, body)
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                delay = self._core.retry.delay(attempt)
+                if delay is None:
+                    raise connection_error(exc, request) from exc
+            else:
+                if response.is_success or response.status_code in keep:
+                    return response
+                await response.aread()
+                await response.aclose()
+                delay = self._core.retry.delay(attempt, response)
+                if delay is None:
+                    self._core.raise_for_status(response)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()

@@ -1,0 +1,62 @@
+"""Errors as one clear line on stderr and exit status 1, never a traceback.
+
+    $ triserve models --url http://127.0.0.1:9
+    error: cannot reach the triserve server at http://127.0.0.1:9 (connection refused?). Is it
+    running? Point --url or TRISERVE_URL at it.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from clients._core import DEFAULT_URL
+from clients.errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APIStreamError,
+    APITimeoutError,
+    AuthenticationError,
+)
+from clients.study.probes import ProbeFileError
+
+
+def _server(settings) -> str:
+    return (settings.url or os.environ.get("TRISERVE_URL") or DEFAULT_URL).rstrip("/")
+
+
+def message(exc: Exception, settings) -> str:
+    server = _server(settings)
+    if isinstance(exc, APITimeoutError):
+        return (f"no answer from {server} within {settings.timeout:g} s; "
+                "raise --timeout or ask for fewer tokens.")
+    if isinstance(exc, APIConnectionError):
+        return (f"cannot reach the triserve server at {server} (connection refused?). "
+                "Is it running? Point --url or TRISERVE_URL at it.")
+    if isinstance(exc, AuthenticationError):
+        given = "was refused" if settings.api_key or os.environ.get("TRISERVE_API_KEY") \
+            else "is needed and none was given"
+        return f"{server} answered 401: an API key {given}. Set --api-key or TRISERVE_API_KEY."
+    if isinstance(exc, APIStreamError):
+        return f"the server failed while answering: {exc.message}"
+    if isinstance(exc, APIStatusError):
+        where = f" (param: {exc.param})" if exc.param else ""
+        rid = f" [request {exc.request_id}]" if exc.request_id else ""
+        return f"{exc.message}{where}{rid}"
+    return str(exc)
+
+
+@contextmanager
+def handle_errors(settings) -> Iterator[None]:
+    try:
+        yield
+    except (APIError, ProbeFileError) as exc:
+        err = Console(stderr=True, highlight=False)
+        err.print(Text("error: ", style="bold red") + Text(message(exc, settings)))
+        raise typer.Exit(1) from None

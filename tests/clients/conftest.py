@@ -1,0 +1,43 @@
+"""Fixtures for the SDK and CLI tests: a scripted real HTTP server, a faulty Serve app, and a way
+to see whether an httpx client still holds a connection that is in use."""
+
+from __future__ import annotations
+
+import pytest
+from scripted_http import ScriptedServer
+
+
+@pytest.fixture
+def scripted():
+    server = ScriptedServer()
+    yield server
+    server.close()
+
+
+def _busy_connections(client) -> int:
+    """Connections of an SDK client's httpx pool that are open and not idle (a leak if > 0)."""
+    pool = client._http._transport._pool  # httpx → httpcore ConnectionPool; no public accessor
+    return sum(1 for c in pool.connections if not c.is_idle() and not c.is_closed())
+
+
+@pytest.fixture
+def busy_connections():
+    return _busy_connections
+
+
+@pytest.fixture(scope="session")
+def faulty_app(serve_instance) -> str:
+    """Scripted roles: `instruct` fails inside its stream; `reasoning` streams slowly."""
+    from ray import serve
+
+    from apps import scripted_role
+    from serve.app import build_app
+
+    args = {"roles": {
+        "instruct": scripted_role(fail_with="engine exploded"),
+        "reasoning": scripted_role(tokens=["tick "] * 200, token_s=0.02),
+    }}
+    # serve.run returns once the app is running (`blocking` only means "then wait forever").
+    serve.run(build_app(args), name="sdk_faults", route_prefix="/sdk_faults", blocking=False)
+    yield f"{serve_instance}/sdk_faults"
+    serve.delete("sdk_faults")

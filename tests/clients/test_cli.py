@@ -1,0 +1,122 @@
+"""The `triserve` command line, run in-process (typer's CliRunner) against the real server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from scripted_http import Reply
+from typer.testing import CliRunner
+
+from clients.cli import app
+from serve.protocol import CompareEvent, CompareResponse
+
+ROLES = ["base", "instruct", "reasoning"]
+
+
+@pytest.fixture
+def triserve(tiny_app, monkeypatch):
+    """Runs `triserve ARGS` against the tiny app (the URL from the environment, as users do)."""
+    monkeypatch.setenv("TRISERVE_URL", tiny_app)
+    monkeypatch.delenv("TRISERVE_API_KEY", raising=False)
+    monkeypatch.setenv("COLUMNS", "120")
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None, code: int = 0):
+        result = runner.invoke(app, list(args), input=input)
+        assert result.exit_code == code, result.output
+        assert "Traceback" not in result.output
+        return result
+
+    return run
+
+
+def test_compare_shows_roles_side_by_side(triserve):
+    out = triserve("compare", "hello", "-m", "4").stdout
+    header = next(line for line in out.splitlines() if "base" in line)
+    assert header.index("base") < header.index("instruct") < header.index("reasoning")
+    assert "tiny-qwen3" in out and "thinking" in out
+    assert out.count("4 tok ·") == 3 and out.count("tok/s") == 3
+
+
+def test_compare_json_roles_system_and_flags(triserve):
+    out = triserve("compare", "hello", "--json", "--roles", "base,reasoning", "--system", "Be brief",
+                   "-m", "3", "-t", "0", "--no-think").stdout
+    result = CompareResponse.model_validate_json(out)
+    assert [r.role for r in result.results] == ["base", "reasoning"]
+    assert all(r.usage.completion_tokens <= 3 for r in result.results)
+    assert result.result("reasoning").thinking is None  # --no-think
+
+
+def test_compare_stream(triserve):
+    out = triserve("compare", "hello", "--stream", "-m", "4", "-r", "instruct", "-r", "reasoning").stdout
+    assert "instruct" in out and "reasoning" in out and out.count("tok/s") == 2
+    lines = triserve("compare", "hello", "--stream", "--json", "-m", "2").stdout.splitlines()
+    events = [CompareEvent.model_validate_json(line) for line in lines]
+    assert sorted(e.role for e in events if e.type == "result") == ROLES
+
+
+def test_models_and_health(triserve):
+    out = triserve("models").stdout
+    assert all(role in out for role in ROLES) and "tiny-qwen2" in out
+    assert json.loads(triserve("models", "--json").stdout)["data"][2]["model"] == "tiny-qwen3"
+    out = triserve("health").stdout
+    assert "status: ok" in out and out.count(" ok ") >= 3
+
+
+def test_chat_one_shot_and_interactive(triserve):
+    out = triserve("chat", "--role", "reasoning", "hi", "-m", "3").stdout
+    assert "reasoning ›" in out
+    out = triserve("chat", "-m", "3", input="hello\n\nagain\n/exit\n").stdout
+    assert out.count("instruct ›") == 2  # the empty line asked nothing
+
+
+def test_bad_flags_and_unknown_role_are_clear(triserve):
+    out = triserve("compare", "hi", "-t", "-1", code=2).output
+    assert "temperature" in out
+    out = triserve("compare", "hi", "-r", "nope", code=1).output
+    assert "error: 404 unknown role 'nope'" in out and "param: roles" in out
+
+
+def test_unreachable_server_is_one_clear_line(triserve):
+    out = triserve("--url", "http://127.0.0.1:9", "--max-retries", "0", "models", code=1).output
+    assert out.startswith("error: cannot reach the triserve server at http://127.0.0.1:9")
+
+
+def test_wrong_key_is_one_clear_line(triserve, scripted):
+    body = {"error": {"message": "invalid API key", "type": "authentication_error",
+                      "code": "invalid_api_key", "param": None}}
+    scripted.script(Reply(401, body, {"www-authenticate": "Bearer"}))
+    out = triserve("--url", scripted.url, "--api-key", "sk-wrong", "health", code=1).output
+    assert "answered 401: an API key was refused" in out and "TRISERVE_API_KEY" in out
+    assert scripted.seen[0].headers["authorization"] == "Bearer sk-wrong"
+
+
+def test_study_writes_both_reports_for_all_probes_and_roles(triserve, tmp_path):
+    out_dir = tmp_path / "report"
+    result = triserve("study", "--samples", "1", "-m", "4", "--out", str(out_dir))
+    assert "study summary" in result.stdout and "report.html" in result.stdout
+    data = json.loads((out_dir / "results.json").read_text("utf-8"))
+    pairs = {(s["probe"], s["role"]) for s in data["samples"]}
+    probes = ["no-instruction", "summary-prefix", "decimal-compare", "vague-request", "cet4-plan"]
+    assert pairs == {(p, r) for p in probes for r in ROLES}
+    assert all(s["measures"]["tokens"] <= 4 for s in data["samples"])
+    md = (out_dir / "report.md").read_text("utf-8")
+    page = (out_dir / "report.html").read_text("utf-8")
+    for probe in probes:
+        assert f"(`{probe}`)" in md and f'id="{probe}"' in page
+    assert page.count('class="answer"') == 15
+
+
+def test_study_with_own_probes_file(triserve, tmp_path):
+    probes = tmp_path / "mine.yaml"
+    probes.write_text("probes:\n- id: hi\n  title: Hi\n  prompt: hello\n"
+                      "  checks: [{type: not-contains, value: zzz}]\n", "utf-8")
+    out_dir = tmp_path / "r"
+    triserve("study", "--probes", str(probes), "-n", "2", "-m", "2", "-r", "instruct",
+             "--seed", "1", "--out", str(out_dir))
+    data = json.loads((out_dir / "results.json").read_text("utf-8"))
+    assert [(s["probe"], s["role"]) for s in data["samples"]] == [("hi", "instruct")] * 2
+    assert all(s["checks"] == [{"check": "not-contains zzz", "passed": True}] for s in data["samples"])
+    out = triserve("study", "--probe", "nope", code=1).output
+    assert "no probe 'nope'" in out
