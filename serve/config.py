@@ -32,6 +32,9 @@ class ModelSourceConfig(_Config):
     )
     file: str | None = Field(None, description="gguf: the file name inside `package`.")
     cache_dir: str | None = Field(None, description="Download / conversion cache directory.")
+    offline: bool = Field(
+        False, description="Hub sources: use only what the cache holds (air-gapped machines)."
+    )
 
     @model_validator(mode="after")
     def _fields_for_source(self):

@@ -69,7 +69,7 @@ def error_info(exc: TriserveError, rid: str | None) -> ErrorInfo:
 
 
 def error_response(exc: TriserveError, rid: str | None) -> JSONResponse:
-    headers = {"x-request-id": rid} if rid else {}
+    headers = {}  # Ray Serve's proxy adds x-request-id to every response
     if exc.status == 503:
         headers["retry-after"] = str(RETRY_AFTER_S)
     if exc.status == 401:

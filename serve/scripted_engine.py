@@ -11,7 +11,6 @@ import time
 from typing import Iterator
 
 from serve.engine import Engine, build_messages, resolve_sampling, uses_raw_prompt
-from serve.errors import EngineFailure
 from serve.generation import Chunk, GenerationRequest, PreparedRequest
 from serve.sequence import StopMatcher
 
@@ -40,7 +39,7 @@ class ScriptedEngine(Engine):
 
     def generate(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
         if self.script.fail_with:
-            raise EngineFailure(self.script.fail_with)
+            raise RuntimeError(self.script.fail_with)  # as a crashing model would
         time.sleep(self.script.prefill_s)
         scripts = [self._pieces(r) for r in batch]
         stops = [StopMatcher(r.sampling.stop) for r in batch]

@@ -49,14 +49,18 @@ def cache_root(ref: ModelSourceConfig | None = None) -> Path:
 def _modelscope(ref: ModelSourceConfig) -> LocalModel:
     from modelscope import snapshot_download
 
-    return LocalModel(snapshot_download(ref.id, revision=ref.revision, cache_dir=ref.cache_dir))
+    return LocalModel(snapshot_download(
+        ref.id, revision=ref.revision, cache_dir=ref.cache_dir, local_files_only=ref.offline
+    ))
 
 
 @source("huggingface")
 def _huggingface(ref: ModelSourceConfig) -> LocalModel:
     from huggingface_hub import snapshot_download
 
-    return LocalModel(snapshot_download(ref.id, revision=ref.revision, cache_dir=ref.cache_dir))
+    return LocalModel(snapshot_download(
+        ref.id, revision=ref.revision, cache_dir=ref.cache_dir, local_files_only=ref.offline
+    ))
 
 
 @source("local")

