@@ -77,7 +77,7 @@ class ScriptedEngineConfig(_Config):
 
     tokens: list[str] = Field(
         default_factory=lambda: ["Hello", " from", " a", " scripted", " engine", "."],
-        description="Pieces it emits in turn (cycled up to max_new_tokens).",
+        description="Answer pieces it emits in turn, one a step; then it stops.",
     )
     think: list[str] = Field(default_factory=list, description="Thinking pieces emitted first.")
     prefill_s: float = Field(0.0, ge=0.0, description="Delay before the first token.")
@@ -89,12 +89,14 @@ class ScriptedEngineConfig(_Config):
 class RoleConfig(_Config):
     """One model deployment: which model, how prompts are built, defaults and limits."""
 
-    model: ModelSourceConfig
+    model: ModelSourceConfig = Field(description="Where the weights come from.")
     served_model_name: str | None = Field(
         None, description="The id clients see; default the hub id or file name."
     )
     engine: Literal["hf", "scripted"] = Field("hf", description="hf = transformers + torch.")
-    scripted: ScriptedEngineConfig = Field(default_factory=ScriptedEngineConfig)
+    scripted: ScriptedEngineConfig = Field(
+        default_factory=ScriptedEngineConfig, description="The scripted engine's script."
+    )
     prompt_format: Literal["chat", "raw"] = Field(
         "chat", description="chat: the tokenizer's chat template; raw: plain continuation."
     )
@@ -102,7 +104,9 @@ class RoleConfig(_Config):
     reasoning: bool = Field(
         False, description="Split <think>…</think> from the answer and pass enable_thinking."
     )
-    defaults: SamplingDefaults = Field(default_factory=SamplingDefaults)
+    defaults: SamplingDefaults = Field(
+        default_factory=SamplingDefaults, description="Parameters a request leaves unset."
+    )
     max_new_tokens_cap: int = Field(4096, ge=1, description="Requests may not ask for more.")
     max_input_tokens: int = Field(4096, ge=1, description="Longest prompt accepted, in tokens.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present.")
@@ -112,7 +116,9 @@ class RoleConfig(_Config):
     torch_threads: int | None = Field(
         None, ge=1, description="torch intra-op threads (a fractional-CPU replica gets 1)."
     )
-    batching: BatchingConfig = Field(default_factory=BatchingConfig)
+    batching: BatchingConfig = Field(
+        default_factory=BatchingConfig, description="Dynamic batching of concurrent requests."
+    )
 
     @model_validator(mode="after")
     def _defaults_within_caps(self):
@@ -144,7 +150,9 @@ class AppConfig(_Config):
         default_factory=dict,
         description="Role → Serve deployment name; default the role capitalised (Base, ...).",
     )
-    ingress: IngressConfig = Field(default_factory=IngressConfig)
+    ingress: IngressConfig = Field(
+        default_factory=IngressConfig, description="Time budgets and limits of the HTTP front."
+    )
 
     @model_validator(mode="after")
     def _roles_known(self):

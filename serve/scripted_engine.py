@@ -33,6 +33,10 @@ class ScriptedEngine(Engine):
             thinking=self.config.reasoning and sampling.enable_thinking and not raw,
         )
 
+    def check_health(self) -> None:
+        if self.script.unhealthy:
+            raise RuntimeError("scripted engine set unhealthy")
+
     def _pieces(self, req: PreparedRequest) -> list[tuple[str, str]]:
         think = [("thinking", t) for t in self.script.think] if req.thinking else []
         return think + [("content", t) for t in self.script.tokens]
