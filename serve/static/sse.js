@@ -11,7 +11,7 @@ export const DONE = Symbol("done");
 // The `data:` payloads of the frames in `text`, and the unfinished tail to keep for later.
 export function splitFrames(text) {
   // A chunk may end between the \r and the \n of one line break: keep that \r for later.
-  const held = "";
+  const held = text.endsWith("\r") ? "\r" : "";
   if (held) text = text.slice(0, -1);
   const frames = text.replace(/\r\n?/g, "\n").split("\n\n");
   const rest = frames.pop() + held;

@@ -103,6 +103,40 @@ def test_a_probe_is_one_click_away(tiny_app, page):
     expect(page.get_by_role("group", name="The study's probes:").get_by_role("button")).to_have_count(5)
 
 
+# Real networks split frames anywhere, even inside a UTF-8 character or a \r\n: chunks of 1 to 7
+# bytes cover every cut.
+READ_SPLIT_STREAM = """async (text) => {
+  const { compareEvents, DONE } = await import("./static/sse.js");
+  const bytes = new TextEncoder().encode(text);
+  const runs = [];
+  for (let size = 1; size <= 7; size++) {
+    const body = new ReadableStream({ start(c) {
+      for (let i = 0; i < bytes.length; i += size) c.enqueue(bytes.slice(i, i + size));
+      c.close();
+    } });
+    const out = [];
+    for await (const event of compareEvents(new Response(body))) out.push(event === DONE ? "DONE" : event);
+    runs.push(out);
+  }
+  return runs;
+}"""
+
+
+def test_the_stream_reader_survives_frames_split_anywhere(tiny_app, page):
+    page.goto(tiny_app)
+    frames = ('data: {"role":"base","type":"delta","content":"苹果、香蕉"}\r\n\r\n'
+              ": a comment line\n\n"
+              'data: {"role":"base",\r\ndata: "type":"result"}\r\n\r\n'  # one event, two lines
+              "data: [DONE]\n\n"
+              'data: {"role":"late"}\n\n')
+    expected = [
+        {"role": "base", "type": "delta", "content": "苹果、香蕉"},
+        {"role": "base", "type": "result"},
+        "DONE",  # and nothing after it
+    ]
+    assert page.evaluate(READ_SPLIT_STREAM, frames) == [expected] * 7
+
+
 def test_stop_aborts_a_streaming_comparison(slow_app, page):
     sent = []
     page.on("request", lambda r: sent.append(r) if r.url.endswith("/v1/compare") else None)
