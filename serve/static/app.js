@@ -134,7 +134,7 @@ async function compare() {
   }
   const chosen = chosenRoles();
   if (!chosen.length) {
-    showFormError("Choose at least one role.");
+    showFormError(roles.length ? "Choose at least one role." : "No roles yet: see the line under the title.");
     return;
   }
   const columns = new Map();
