@@ -20,9 +20,21 @@ from serve.model_server import ModelServer
 
 
 def build_app(args: dict) -> Application:
-    config = AppConfig.model_validate(args)
-    models = {
-        role: ModelServer.options(name=config.deployment_name(role)).bind(role, rc.model_dump())
-        for role, rc in config.roles.items()
-    }
-    return Ingress.options(name="Ingress").bind(config.model_dump(), models)
+    return build_graph(AppConfig.model_validate(args))
+
+
+def build_graph(config: AppConfig, options: dict[str, dict] | None = None) -> Application:
+    """The graph from a validated config. `options` maps a deployment name (Base, ..., Ingress)
+    to `Deployment.options(...)` keyword arguments, for Python users who set in code what a
+    Serve config file's `deployments:` section sets::
+
+        build_graph(config, {"Base": {"max_ongoing_requests": 4, "max_queued_requests": 8}})
+    """
+    options = options or {}
+    models = {}
+    for role, rc in config.roles.items():
+        name = config.deployment_name(role)
+        deployment = ModelServer.options(name=name, **options.get(name, {}))
+        models[role] = deployment.bind(role, rc.model_dump())
+    ingress = Ingress.options(name="Ingress", **options.get("Ingress", {}))
+    return ingress.bind(config.model_dump(), models)

@@ -60,55 +60,79 @@ def failed_result(role: str, model: str, exc: BaseException, rid: str, latency_s
     )
 
 
-async def compare_once(
-    callers: dict[str, RoleCaller], models: dict[str, str], reqs: dict[str, GenerationRequest], rid: str
-) -> list[RoleResult]:
-    async def one(role: str) -> RoleResult:
+class Comparison:
+    """One comparison: the same input to several roles; results or SSE events."""
+
+    def __init__(self, callers: dict[str, RoleCaller], models: dict[str, str],
+                 reqs: dict[str, GenerationRequest], cid: str, rid: str):
+        self.callers, self.models, self.reqs = callers, models, reqs
+        self.cid, self.rid = cid, rid
+
+    def _failed(self, role: str, exc: BaseException, elapsed: float) -> RoleResult:
+        return failed_result(role, self.models[role], exc, self.rid, elapsed)
+
+    async def results(self) -> list[RoleResult]:
+        """Every role at once. Raises only when every role failed: then there is nothing to
+        compare, and the status (400, 503, ...) tells the client what to do."""
+
+        async def one(role: str):
+            start = time.perf_counter()
+            try:
+                c = await self.callers[role].complete(self.reqs[role])
+                return role_result(role, self.models[role], c, time.perf_counter() - start), None
+            except Exception as exc:
+                err = classify(exc)
+                return self._failed(role, err, time.perf_counter() - start), err
+
+        outcomes = await asyncio.gather(*(one(role) for role in self.reqs))
+        if all(err for _, err in outcomes):
+            raise outcomes[0][1]
+        return [result for result, _ in outcomes]
+
+    async def open_stream(self) -> AsyncIterator[str]:
+        """Starts every role; returns the SSE frames once one role has accepted the request.
+        Raises when every role refused it (so the client gets a status, not a 200 stream)."""
+        opening = {role: asyncio.create_task(self.callers[role].open_stream(req))
+                   for role, req in self.reqs.items()}
+        pending = set(opening.values())
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if any(not t.exception() for t in done):
+                break
+        else:
+            raise classify(next(iter(opening.values())).exception())
+        return self._events(opening)
+
+    async def _events(self, opening: dict[str, asyncio.Task]) -> AsyncIterator[str]:
+        """SSE frames: every role's deltas interleaved as they come, one `result` per role, [DONE]."""
+        events: asyncio.Queue[CompareEvent] = asyncio.Queue()
         start = time.perf_counter()
+
+        async def pump(role: str) -> None:
+            acc = Accumulator(start)
+            model = self.models[role]
+            try:
+                async for chunk in await opening[role]:
+                    acc.add(chunk, time.perf_counter())
+                    if chunk.content or chunk.thinking:
+                        await events.put(CompareEvent(
+                            id=self.cid, role=role, type="delta",
+                            content=chunk.content or None, thinking=chunk.thinking or None,
+                        ))
+                now = time.perf_counter()
+                result = role_result(role, model, acc.completion(model, now), now - start)
+            except Exception as exc:
+                result = self._failed(role, exc, time.perf_counter() - start)
+            await events.put(CompareEvent(id=self.cid, role=role, type="result", result=result))
+
+        tasks = [asyncio.create_task(pump(role)) for role in opening]
         try:
-            c = await callers[role].complete(reqs[role])
-            return role_result(role, models[role], c, time.perf_counter() - start)
-        except Exception as exc:
-            return failed_result(role, models[role], exc, rid, time.perf_counter() - start)
-
-    return list(await asyncio.gather(*(one(role) for role in reqs)))
-
-
-async def compare_stream(
-    callers: dict[str, RoleCaller],
-    models: dict[str, str],
-    reqs: dict[str, GenerationRequest],
-    rid: str,
-) -> AsyncIterator[str]:
-    """SSE frames: every role's deltas interleaved as they come, one `result` per role, [DONE]."""
-    events: asyncio.Queue[CompareEvent] = asyncio.Queue()
-
-    async def pump(role: str) -> None:
-        start = time.perf_counter()
-        acc = Accumulator(start)
-        try:
-            stream = await callers[role].open_stream(reqs[role])
-            async for chunk in stream:
-                acc.add(chunk, time.perf_counter())
-                if chunk.content or chunk.thinking:
-                    await events.put(CompareEvent(
-                        id=rid, role=role, type="delta",
-                        content=chunk.content or None, thinking=chunk.thinking or None,
-                    ))
-            now = time.perf_counter()
-            result = role_result(role, models[role], acc.completion(models[role], now), now - start)
-        except Exception as exc:
-            result = failed_result(role, models[role], exc, rid, time.perf_counter() - start)
-        await events.put(CompareEvent(id=rid, role=role, type="result", result=result))
-
-    tasks = [asyncio.create_task(pump(role)) for role in reqs]
-    try:
-        remaining = len(tasks)
-        while remaining:
-            event = await events.get()
-            remaining -= event.type == "result"
-            yield sse(event, exclude_none=event.type == "delta")
-        yield DONE
-    finally:
-        for task in tasks:
-            task.cancel()  # the client went away: stop every role's generation
+            remaining = len(tasks)
+            while remaining:
+                event = await events.get()
+                remaining -= event.type == "result"
+                yield sse(event, exclude_none=event.type == "delta")
+            yield DONE
+        finally:
+            for task in [*tasks, *opening.values()]:
+                task.cancel()  # the client went away: stop every role's generation

@@ -70,6 +70,11 @@ class BatchingConfig(_Config):
     batch_wait_timeout_s: float = Field(
         0.01, ge=0.0, le=5.0, description="How long a batch waits to fill before it starts."
     )
+    continuous: bool = Field(
+        True,
+        description="Requests join the running batch at the next decode step (false: a batch "
+        "runs to completion before the next one starts).",
+    )
 
 
 class ScriptedEngineConfig(_Config):
@@ -83,7 +88,9 @@ class ScriptedEngineConfig(_Config):
     prefill_s: float = Field(0.0, ge=0.0, description="Delay before the first token.")
     token_s: float = Field(0.0, ge=0.0, description="Delay per token.")
     fail_with: str | None = Field(None, description="Raise this message instead of generating.")
-    unhealthy: bool = Field(False, description="check_health raises.")
+    unhealthy_file: str | None = Field(
+        None, description="check_health fails while this file exists (to test restarts)."
+    )
 
 
 class RoleConfig(_Config):
@@ -135,6 +142,13 @@ class RoleConfig(_Config):
 
 
 class IngressConfig(_Config):
+    api_keys_env: str | None = Field(
+        "TRISERVE_API_KEYS",
+        description="Env var with comma-separated API keys; with no key anywhere, no auth.",
+    )
+    api_keys_file: str | None = Field(
+        None, description="A file with one API key per line (# comments); adds to the env var's."
+    )
     role_timeout_s: float = Field(
         300.0, gt=0, description="A role's time budget inside a request; past it, a timeout error."
     )

@@ -33,6 +33,12 @@ class InvalidRequest(TriserveError):
     code = "invalid_value"
 
 
+class AuthenticationFailed(TriserveError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
 class NotFound(TriserveError):
     status = 404
     type = "invalid_request_error"

@@ -1,4 +1,4 @@
-"""ASGI middleware in front of every route: the request id, JSON-only bodies, the body limit.
+"""ASGI middleware in front of every route: request id, API key, JSON-only bodies, body limit.
 
 Pure ASGI (not BaseHTTPMiddleware) so that streaming responses pass through untouched and an
 oversized body is refused while it arrives, not after it has been read into memory.
@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import uuid
 
+from serve.auth import check_bearer, is_public
 from serve.errors import BodyTooLarge, TriserveError, UnsupportedMediaType
 from serve.http_errors import error_response
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
+class GuardSettings:
+    """Set by the ingress when it starts (the middleware is built before the config is known)."""
+
+    max_body_bytes = 1_000_000
+    api_keys: tuple[bytes, ...] = ()
+
+
 class RequestGuard:
-    def __init__(self, app, limits):
+    def __init__(self, app, settings: GuardSettings):
         self.app = app
-        self.limits = limits  # an object whose `max_body_bytes` is read per request
+        self.settings = settings
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -27,13 +35,18 @@ class RequestGuard:
         rid = headers.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
 
+        if self.settings.api_keys and not is_public(_route_path(scope)):
+            try:
+                check_bearer(headers.get(b"authorization"), self.settings.api_keys)
+            except TriserveError as exc:
+                return await error_response(exc, rid)(scope, receive, send)
         if scope["method"] not in _BODY_METHODS:
             return await self.app(scope, receive, send)
         refusal = self._check_headers(headers)
         if refusal is not None:
             return await error_response(refusal, rid)(scope, receive, send)
 
-        limit = self.limits.max_body_bytes
+        limit = self.settings.max_body_bytes
         received = 0
 
         async def limited_receive():
@@ -56,7 +69,15 @@ class RequestGuard:
                 param="content-type",
             )
         length = headers.get(b"content-length")
-        limit = self.limits.max_body_bytes
+        limit = self.settings.max_body_bytes
         if length is not None and length.isdigit() and int(length) > limit:
             return BodyTooLarge(f"the body is {int(length)} bytes; the limit is {limit}")
         return None
+
+
+def _route_path(scope) -> str:
+    """The path below the app's route prefix (Serve mounts an app at its route_prefix)."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root):] or "/"
+    return path

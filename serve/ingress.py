@@ -16,12 +16,13 @@ from ray import serve
 
 from serve import http_errors, page
 from serve.calls import RoleCaller, await_response
-from serve.compare import compare_once, compare_stream, role_requests
+from serve.compare import Comparison, role_requests
 from serve.config import AppConfig
 from serve.engine import resolve_sampling
 from serve.errors import InvalidRequest, NotFound
 from serve.generation import GenerationRequest
-from serve.guard import RequestGuard
+from serve.auth import load_keys
+from serve.guard import GuardSettings, RequestGuard
 from serve.openai_api import chat_response, chat_stream, completion_response, completion_stream
 from serve.protocol import (
     ChatCompletionRequest,
@@ -42,12 +43,8 @@ api = FastAPI(
 )
 
 
-class _Limits:
-    max_body_bytes = 1_000_000
-
-
-LIMITS = _Limits()
-api.add_middleware(RequestGuard, limits=LIMITS)
+GUARD = GuardSettings()
+api.add_middleware(RequestGuard, settings=GUARD)
 http_errors.install(api)
 page.install(api)
 
@@ -59,7 +56,8 @@ SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 class Ingress:
     def __init__(self, config: dict, models: dict):
         self.config = AppConfig.model_validate(config)
-        LIMITS.max_body_bytes = self.config.ingress.max_body_bytes
+        GUARD.max_body_bytes = self.config.ingress.max_body_bytes
+        GUARD.api_keys = load_keys(self.config.ingress)
         timeout = self.config.ingress.role_timeout_s
         self.callers = {role: RoleCaller(role, h, timeout) for role, h in models.items()}
         self.models = {role: rc.model_id() for role, rc in self.config.roles.items()}
@@ -106,12 +104,12 @@ class Ingress:
         reqs = role_requests(body, roles, rid)
         for role, req in reqs.items():
             self._check(role, req)
-        cid = new_id("cmp")
+        comparison = Comparison(self.callers, self.models, reqs, new_id("cmp"), rid)
         if body.stream:
-            events = compare_stream(self.callers, self.models, reqs, cid)
+            events = await comparison.open_stream()
             return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
-        results = await compare_once(self.callers, self.models, reqs, rid)
-        return CompareResponse(id=cid, created=int(time.time()), results=results)
+        results = await comparison.results()
+        return CompareResponse(id=comparison.cid, created=int(time.time()), results=results)
 
     @api.post("/v1/chat/completions")
     async def chat_completions(self, body: ChatCompletionRequest, request: Request):

@@ -35,6 +35,7 @@ class ModelServer:
         batching = self.config.batching
         self._batched.set_max_batch_size(batching.max_batch_size)
         self._batched.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
+        self.counters = {"running": 0, "finished": 0, "cancelled": 0, "completion_tokens": 0}
 
     async def stream(self, req: GenerationRequest) -> AsyncIterator[Chunk]:
         """Yields an empty chunk (with `prompt_tokens`) as soon as the request is accepted, so a
@@ -74,6 +75,7 @@ class ModelServer:
 
         worker = loop.run_in_executor(None, decode)
         finished = [False] * len(batch)
+        self.counters["running"] += len(batch)
         try:
             while (step := await steps.get()) is not _DONE:
                 if isinstance(step, BaseException):
@@ -81,12 +83,21 @@ class ModelServer:
                 out = []
                 for i, chunk in enumerate(step):
                     out.append(StopIteration if finished[i] else chunk)
-                    finished[i] = finished[i] or bool(chunk and chunk.finish_reason)
+                    if chunk is not None and chunk.finish_reason and not finished[i]:
+                        finished[i] = True
+                        self._count(chunk)
                 yield out
         finally:
+            self.counters["running"] -= finished.count(False)
             for req in batch:
                 req.cancelled.set()
             await asyncio.shield(worker)
+
+    def _count(self, last: Chunk) -> None:
+        c = self.counters
+        c["running"] -= 1
+        c["cancelled" if last.finish_reason == "cancelled" else "finished"] += 1
+        c["completion_tokens"] += last.completion_tokens
 
     def _engine_error(self, exc: BaseException, batch: list[PreparedRequest]) -> Exception:
         if isinstance(exc, TriserveError):
@@ -94,6 +105,11 @@ class ModelServer:
         ids = ", ".join(r.request_id for r in batch)
         logger.error("engine failed on requests %s", ids, exc_info=exc)
         return EngineFailure(f"the {self.role} model failed while generating")
+
+    async def stats(self) -> dict:
+        """Counters since the replica started: requests decoding now, finished, cancelled (the
+        caller went away), and completion tokens generated."""
+        return {"role": self.role, **self.counters}
 
     async def health(self) -> dict:
         self.engine.check_health()

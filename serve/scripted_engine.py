@@ -7,6 +7,7 @@ the same stop-string handling as the real engine's.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Iterator
 
@@ -34,8 +35,8 @@ class ScriptedEngine(Engine):
         )
 
     def check_health(self) -> None:
-        if self.script.unhealthy:
-            raise RuntimeError("scripted engine set unhealthy")
+        if self.script.unhealthy_file and os.path.exists(self.script.unhealthy_file):
+            raise RuntimeError(f"unhealthy: {self.script.unhealthy_file} exists")
 
     def _pieces(self, req: PreparedRequest) -> list[tuple[str, str]]:
         think = [("thinking", t) for t in self.script.think] if req.thinking else []

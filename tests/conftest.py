@@ -46,13 +46,16 @@ def serve_instance():
     ray.shutdown()
 
 
-def deploy(name: str, args: dict, base_url: str) -> str:
-    """Deploys an app (built by `serve.app.build_app`) at /<name>; returns its base URL."""
+def deploy(name: str, args: dict, base_url: str, options: dict | None = None) -> str:
+    """Deploys an app (`serve.app.build_graph`, with optional per-deployment options) at /<name>;
+    returns its base URL."""
     from ray import serve
 
-    from serve.app import build_app
+    from serve.app import build_graph
+    from serve.config import AppConfig
 
-    serve.run(build_app(args), name=name, route_prefix=f"/{name}", blocking=False)
+    app = build_graph(AppConfig.model_validate(args), options)
+    serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
     _wait_ready(name)
     return f"{base_url}/{name}"
 

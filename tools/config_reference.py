@@ -1,7 +1,5 @@
-"""Print the config reference table of README.md from the config models' field descriptions.
-
-    .venv/bin/python tools/config_reference.py
-"""
+"""The config reference table of README.md, made from the config models' field descriptions
+(`tools/update_readme_config.py` writes it into the README)."""
 
 from __future__ import annotations
 
@@ -35,6 +33,3 @@ def _nested(annotation) -> bool:
 def table() -> str:
     return "\n".join(["| field | default | meaning |", "|---|---|---|", *rows(AppConfig)])
 
-
-if __name__ == "__main__":
-    print(table())
