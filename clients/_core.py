@@ -10,7 +10,8 @@ import email.utils
 import os
 import random
 import time
-from typing import Any, Iterable, Mapping, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -134,7 +135,8 @@ class Core:
         )
 
     @staticmethod
-    def chat_body(role: str, messages: Messages, params: Params, stream: bool) -> ChatCompletionRequest:
+    def chat_body(role: str, messages: Messages, params: Params,
+                  stream: bool) -> ChatCompletionRequest:
         p = _params(params)
         thinking = {"chat_template_kwargs": {"enable_thinking": p.enable_thinking}} \
             if p.enable_thinking is not None else {}

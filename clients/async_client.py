@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable, Literal, Mapping, overload
+from collections.abc import Iterable, Mapping
+from typing import Literal, overload
 
 import httpx
 from pydantic import BaseModel
@@ -41,7 +42,8 @@ class AsyncClient:
 
     def __init__(self, base_url: str | None = None, *, api_key: str | None = None,
                  timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-                 max_retries: int = DEFAULT_MAX_RETRIES, http_client: httpx.AsyncClient | None = None):
+                 max_retries: int = DEFAULT_MAX_RETRIES,
+                 http_client: httpx.AsyncClient | None = None):
         self._core = Core(base_url, api_key, timeout, max_retries)
         self._http = http_client or httpx.AsyncClient(timeout=timeout)
         self.base_url = self._core.base_url

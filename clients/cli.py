@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.text import Text
 
@@ -49,33 +49,34 @@ class Settings:
 @app.callback()
 def main(
     ctx: typer.Context,
-    url: Annotated[Optional[str], typer.Option(
+    url: Annotated[str | None, typer.Option(
         help="Server base URL.", envvar="TRISERVE_URL", show_envvar=True)] = None,
-    api_key: Annotated[Optional[str], typer.Option(
+    api_key: Annotated[str | None, typer.Option(
         help="API key, sent as a Bearer token.", envvar="TRISERVE_API_KEY", show_envvar=True,
         show_default=False)] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer.")] = 600.0,
-    max_retries: Annotated[int, typer.Option(help="Retries on 408/429/5xx and lost connections.")] = 2,
+    max_retries: Annotated[int, typer.Option(
+        help="Retries on 408/429/5xx and lost connections.")] = 2,
 ):
     ctx.obj = Settings(url, api_key, timeout, max_retries)
 
 
 # ---- generation flags, shared by compare / chat / study ------------------------------------------
 
-MaxNew = Annotated[Optional[int], typer.Option("--max-new-tokens", "-m", help="Most new tokens.")]
-Temperature = Annotated[Optional[float], typer.Option("--temperature", "-t", help="0 = greedy.")]
-TopP = Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling mass.")]
-TopK = Annotated[Optional[int], typer.Option("--top-k", help="Keep the k likeliest tokens.")]
-MinP = Annotated[Optional[float], typer.Option("--min-p", help="Drop tokens below min-p × top.")]
-RepPenalty = Annotated[Optional[float], typer.Option("--repetition-penalty", help="1 = off.")]
-Stop = Annotated[Optional[list[str]], typer.Option("--stop", help="Stop string (repeatable).")]
-Seed = Annotated[Optional[int], typer.Option("--seed", help="Makes sampling repeatable.")]
-Think = Annotated[Optional[bool], typer.Option(
+MaxNew = Annotated[int | None, typer.Option("--max-new-tokens", "-m", help="Most new tokens.")]
+Temperature = Annotated[float | None, typer.Option("--temperature", "-t", help="0 = greedy.")]
+TopP = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling mass.")]
+TopK = Annotated[int | None, typer.Option("--top-k", help="Keep the k likeliest tokens.")]
+MinP = Annotated[float | None, typer.Option("--min-p", help="Drop tokens below min-p × top.")]
+RepPenalty = Annotated[float | None, typer.Option("--repetition-penalty", help="1 = off.")]
+Stop = Annotated[list[str] | None, typer.Option("--stop", help="Stop string (repeatable).")]
+Seed = Annotated[int | None, typer.Option("--seed", help="Makes sampling repeatable.")]
+Think = Annotated[bool | None, typer.Option(
     "--think/--no-think", help="Reasoning role: think first (default: the role's setting).",
     show_default=False)]
-Roles = Annotated[Optional[list[str]], typer.Option(
+Roles = Annotated[list[str] | None, typer.Option(
     "--roles", "-r", help="Roles to ask, comma-separated or repeated (default: all).")]
-System = Annotated[Optional[str], typer.Option("--system", "-s", help="System prompt for all roles.")]
+System = Annotated[str | None, typer.Option("--system", "-s", help="System prompt for all roles.")]
 
 
 def _params(**kw) -> GenerationParams:
@@ -102,7 +103,7 @@ def compare(
     roles: Roles = None,
     system: System = None,
     stream: Annotated[bool, typer.Option("--stream", help="Update the columns live.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the raw result as JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the raw result (JSON).")] = False,
     hide_thinking: Annotated[bool, typer.Option(
         "--hide-thinking", help="Fold the reasoning role's thinking away.")] = False,
     max_new_tokens: MaxNew = None, temperature: Temperature = None, top_p: TopP = None,
@@ -148,7 +149,7 @@ def _live_compare(console: Console, events, roles: list[str] | None, show_thinki
 @app.command()
 def chat(
     ctx: typer.Context,
-    prompt: Annotated[Optional[str], typer.Argument(
+    prompt: Annotated[str | None, typer.Argument(
         help="Ask once and exit; without it, chat interactively.")] = None,
     role: Annotated[str, typer.Option("--role", help="The role to chat with.")] = "instruct",
     system: System = None,
@@ -171,7 +172,7 @@ def chat(
                 text = prompt
             else:
                 try:
-                    text = console.input(f"[bold green]you[/] › ")
+                    text = console.input("[bold green]you[/] › ")
                 except EOFError:
                     console.print()
                     return
@@ -195,7 +196,8 @@ def _stream_reply(console: Console, client: Client, role: str, messages: list[di
             for choice in chunk.choices:
                 thinking = choice.delta.reasoning_content
                 if thinking:
-                    console.print(Text(visible(thinking), style="dim italic"), end="", soft_wrap=True)
+                    console.print(Text(visible(thinking), style="dim italic"), end="",
+                                  soft_wrap=True)
                     thought = True
                 if choice.delta.content:
                     if thought:  # thinking done: the answer starts on its own line
@@ -207,28 +209,29 @@ def _stream_reply(console: Console, client: Client, role: str, messages: list[di
     return answer
 
 
+JsonOut = Annotated[bool, typer.Option("--json", help="Print raw JSON.")]
+
+
+def _show(model: BaseModel, json_out: bool, table) -> None:
+    if json_out:
+        typer.echo(model.model_dump_json(indent=2))
+    else:
+        Console().print(table(model))
+
+
 @app.command()
-def models(ctx: typer.Context,
-           json_out: Annotated[bool, typer.Option("--json", help="Print raw JSON.")] = False):
+def models(ctx: typer.Context, json_out: JsonOut = False):
     """List the roles and the model each serves."""
     with handle_errors(ctx.obj), ctx.obj.client() as client:
-        listing = client.models()
-    if json_out:
-        typer.echo(listing.model_dump_json(indent=2))
-    else:
-        Console().print(render.models_table(listing))
+        _show(client.models(), json_out, render.models_table)
 
 
 @app.command()
-def health(ctx: typer.Context,
-           json_out: Annotated[bool, typer.Option("--json", help="Print raw JSON.")] = False):
+def health(ctx: typer.Context, json_out: JsonOut = False):
     """Each role's readiness; exits 1 when any role is down."""
     with handle_errors(ctx.obj), ctx.obj.client() as client:
         report = client.health()
-    if json_out:
-        typer.echo(report.model_dump_json(indent=2))
-    else:
-        Console().print(render.health_table(report))
+    _show(report, json_out, render.health_table)
     if report.status != "ok":
         raise typer.Exit(1)
 
@@ -236,11 +239,15 @@ def health(ctx: typer.Context,
 @app.command()
 def study(
     ctx: typer.Context,
-    samples: Annotated[int, typer.Option("--samples", "-n", min=1, help="Answers per probe and role.")] = 3,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the reports.")] = Path("study-report"),
-    probes_file: Annotated[Optional[Path], typer.Option(
-        "--probes", exists=True, dir_okay=False, help="A YAML probes file (default: the study's five).")] = None,
-    only: Annotated[Optional[list[str]], typer.Option("--probe", help="Run only this probe id (repeatable).")] = None,
+    samples: Annotated[int, typer.Option(
+        "--samples", "-n", min=1, help="Answers per probe and role.")] = 3,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Directory for the reports.")] = Path("study-report"),
+    probes_file: Annotated[Path | None, typer.Option(
+        "--probes", exists=True, dir_okay=False,
+        help="A YAML probes file (default: the study's five).")] = None,
+    only: Annotated[list[str] | None, typer.Option(
+        "--probe", help="Run only this probe id (repeatable).")] = None,
     roles: Roles = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Comparisons in flight at once.")] = 2,
     max_new_tokens: MaxNew = None, temperature: Temperature = None, seed: Seed = None,

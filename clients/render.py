@@ -64,7 +64,8 @@ def footer(view: RoleView) -> Text:
 def _cell(view: RoleView, show_thinking: bool) -> RenderableType:
     parts: list[RenderableType] = []
     if view.thinking and show_thinking:
-        parts += [Text("thinking", style="dim bold"), Text(visible(view.thinking), style="dim italic"),
+        parts += [Text("thinking", style="dim bold"),
+                  Text(visible(view.thinking), style="dim italic"),
                   Rule(style="dim")]
     elif view.thinking:
         parts.append(Text(f"[thinking: {len(view.thinking)} characters hidden]", style="dim"))
@@ -80,8 +81,7 @@ def compare_table(columns: list[RoleView], show_thinking: bool = True) -> Table:
     table = Table(box=box.ROUNDED, show_footer=True, expand=True, show_lines=False)
     for v in columns:
         header = Text(v.role, style="bold")
-        if v.model:
-            header.append(f"  {v.model}", style="dim")
+        header.append(f"\n{v.model or '…'}", style="dim")
         table.add_column(header, footer=footer(v), ratio=1, overflow="fold", vertical="top")
     table.add_row(*(_cell(v, show_thinking) for v in columns))
     return table

@@ -10,7 +10,8 @@ Iterating to the end, an error frame, or `close()` all release the connection.
 from __future__ import annotations
 
 import json
-from typing import AsyncIterator, Generic, Iterator, TypeVar
+from collections.abc import AsyncIterator, Iterator
+from typing import Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel

@@ -25,8 +25,9 @@ may be negated with a `not-` prefix (`not-contains`, `not-runaway`). Types:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -44,7 +45,7 @@ def _strings(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-_CHECKS: dict[str, Callable[[str, "Check", Context], bool]] = {
+_CHECKS: dict[str, Callable[[str, Check, Context], bool]] = {
     "equals": lambda text, c, ctx: text.strip() == str(c.value).strip(),
     "starts-with": lambda text, c, ctx: text.lstrip().startswith(str(c.value)),
     "contains": lambda text, c, ctx: str(c.value) in text,

@@ -30,7 +30,8 @@ def run(client: Client, *, probes_file: Path | None, only: list[str] | None, sam
     if only:
         unknown = sorted(set(only) - {p.id for p in probes})
         if unknown:
-            raise ProbeFileError(f"no probe {unknown[0]!r}; probes: {', '.join(p.id for p in probes)}")
+            known = ", ".join(p.id for p in probes)
+            raise ProbeFileError(f"no probe {unknown[0]!r}; probes: {known}")
         probes = [p for p in probes if p.id in only]
     n_roles = len(roles) if roles else len(client.models().data)
     console = Console(stderr=True)  # progress on stderr: stdout keeps only the summary

@@ -50,7 +50,8 @@ def _answer(s: Sample) -> str:
     facts = (f"sample {s.index + 1} · {m.tokens} tokens"
              + (f" ({m.thinking_tokens} thinking)" if m.thinking_tokens else "")
              + f" · {m.latency_s:.2f} s · {m.tokens_per_s:g} tok/s · repetition {m.repetition:.2f}"
-             + f" · runaway {m.runaway_markers} · {m.sentences} sentence(s) · {s.result.finish_reason}")
+             + f" · runaway {m.runaway_markers} · {m.sentences} sentence(s)"
+             + f" · {s.result.finish_reason}")
     badges = "".join(f'<span class="badge {"pass" if ok else "fail"}">{"✓" if ok else "✗"} '
                      f"{_e(c.label)}</span>" for c, ok in s.checks)
     thinking = ""
@@ -76,12 +77,13 @@ def html(study: Study) -> str:
     ]
     grid = f'style="grid-template-columns:repeat({len(roles)},minmax(0,1fr))"'
     for n, probe in enumerate(study.probes, 1):
-        parts.append(f'<h2 id="{_e(probe.id)}">{n}. {_e(probe.title)} <code>{_e(probe.id)}</code></h2>')
+        parts.append(f'<h2 id="{_e(probe.id)}">{n}. {_e(probe.title)} '
+                     f"<code>{_e(probe.id)}</code></h2>")
         parts.append(f'<div class="prompt">{_e(probe.text)}</div>')
         if probe.what:
             parts.append(f"<p>{_e(probe.what)}</p>")
         if probe.checks:
-            rates = ", ".join(f"{role} {percent(study.pass_rate(role, probe.id))}" for role in roles)
+            rates = ", ".join(f"{r} {percent(study.pass_rate(r, probe.id))}" for r in roles)
             labels = "; ".join(c.label for c in probe.checks)
             parts.append(f'<p class="meta">Checks: {_e(labels)} — passed: {_e(rates)}</p>')
         columns = []

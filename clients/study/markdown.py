@@ -11,8 +11,8 @@ import re
 from clients._text import visible
 from clients.study.runner import Sample, Study
 from clients.study.summary import (
-    SAMPLE_HEADER,
     LEGEND,
+    SAMPLE_HEADER,
     SUMMARY_HEADER,
     answer_text,
     check_marks,

@@ -27,9 +27,11 @@ _TEMPLATE_TOKEN = re.compile(r"<\|im_(?:start|end)\|>|<\|endoftext\|>")
 # Sentence ends: CJK and Latin terminators; a '.' only when not inside a number ("9.11").
 _SENTENCE_END = re.compile(r"[。！？!?；;]+|\.(?!\d)|\n+")
 
-_QUESTION_CUES = re.compile(r"请问|请提供|请告诉|请说明|能否告诉|可以告诉|您指的是|你指的是|具体是指|"
-                            r"是指哪|哪一个|哪个东西|could you|can you tell|which one|what do you mean",
-                            re.IGNORECASE)
+_QUESTION_CUES = re.compile(
+    r"请问|请提供|请告诉|请说明|能否告诉|可以告诉|您指的是|你指的是|具体是指|是指哪|哪一个|哪个东西|"
+    r"could you|can you tell|which one|what do you mean",
+    re.IGNORECASE,
+)
 
 
 def units(text: str) -> list[str]:

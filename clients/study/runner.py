@@ -9,16 +9,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterable
 
 from clients.client import Client
+from clients.errors import BadRequestError
 from clients.study import measures
 from clients.study.checks import Check
 from clients.study.probes import Probe
-from serve.protocol import GenerationParams, RoleResult
+from serve.protocol import ErrorInfo, GenerationParams, RoleResult
 
 
 @dataclass
@@ -66,6 +67,13 @@ def score(probe: Probe, role: str, index: int, result: RoleResult) -> Sample:
     return Sample(probe, role, index, result, Measures.of(result), checks)
 
 
+def refused(role: str, model: str, exc: BadRequestError) -> RoleResult:
+    info = exc.body.get("error") if isinstance(exc.body, dict) else None
+    error = ErrorInfo.model_validate(info) if isinstance(info, dict) else \
+        ErrorInfo(message=exc.message, type="invalid_request_error")
+    return RoleResult(role=role, model=model, finish_reason="error", error=error)
+
+
 @dataclass
 class Study:
     server: str
@@ -108,7 +116,13 @@ def run_study(client: Client, probes: list[Probe], *, samples: int = 3,
 
     def ask(probe: Probe, i: int) -> list[Sample]:
         p = params if params.seed is None else params.model_copy(update={"seed": params.seed + i})
-        response = client.compare(probe.text, system=probe.system, roles=chosen, params=p)
+        try:
+            response = client.compare(probe.text, system=probe.system, roles=chosen, params=p)
+        except BadRequestError as exc:
+            # Refused for this probe only (e.g. its prompt is over a role's input limit): an
+            # error answer per role, and the study goes on. Anything else ends the study.
+            return [score(probe, role, i, refused(role, study.models[role], exc))
+                    for role in chosen]
         return [score(probe, r.role, i, r) for r in response.results]
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import mean
 
-from clients._text import visible
 from clients.study.runner import Sample, Study
 
 
@@ -23,24 +22,26 @@ class RoleSummary:
     errors: int
 
 
+def _mean(samples: list[Sample], key: str, digits: int = 1) -> float:
+    if not samples:
+        return 0.0
+    return round(mean(getattr(s.measures, key) for s in samples), digits)
+
+
 def summarize(study: Study) -> list[RoleSummary]:
     rows = []
     for role in study.roles:
         ss = study.of(role=role)
-        ok = [s for s in ss if s.result.error is None] or ss
+        ok = [s for s in ss if s.result.error is None]  # failed answers would pull means to 0
         checks = [c for s in ss for _, c in s.checks]
-
-        def avg(key: str, digits: int = 1) -> float:
-            return round(mean(getattr(s.measures, key) for s in ok), digits) if ok else 0.0
-
         rows.append(RoleSummary(
             role=role, model=study.models[role],
             checks=f"{sum(checks)}/{len(checks)}",
-            tokens=avg("tokens"), thinking_tokens=avg("thinking_tokens"),
-            latency_s=avg("latency_s", 2), tokens_per_s=avg("tokens_per_s"),
-            repetition=avg("repetition", 2),
+            tokens=_mean(ok, "tokens"), thinking_tokens=_mean(ok, "thinking_tokens"),
+            latency_s=_mean(ok, "latency_s", 2), tokens_per_s=_mean(ok, "tokens_per_s"),
+            repetition=_mean(ok, "repetition", 2),
             runaway=f"{sum(s.measures.runaway_markers > 0 for s in ss)}/{len(ss)}",
-            errors=sum(s.result.error is not None for s in ss),
+            errors=len(ss) - len(ok),
         ))
     return rows
 

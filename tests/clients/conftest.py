@@ -28,9 +28,9 @@ def busy_connections():
 @pytest.fixture(scope="session")
 def faulty_app(serve_instance) -> str:
     """Scripted roles: `instruct` fails inside its stream; `reasoning` streams slowly."""
+    from apps import scripted_role
     from ray import serve
 
-    from apps import scripted_role
     from serve.app import build_app
 
     args = {"roles": {

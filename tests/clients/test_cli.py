@@ -40,7 +40,7 @@ def test_compare_shows_roles_side_by_side(triserve):
 
 
 def test_compare_json_roles_system_and_flags(triserve):
-    out = triserve("compare", "hello", "--json", "--roles", "base,reasoning", "--system", "Be brief",
+    out = triserve("compare", "hello", "--json", "--roles", "base,reasoning", "--system", "Be",
                    "-m", "3", "-t", "0", "--no-think").stdout
     result = CompareResponse.model_validate_json(out)
     assert [r.role for r in result.results] == ["base", "reasoning"]
@@ -49,7 +49,8 @@ def test_compare_json_roles_system_and_flags(triserve):
 
 
 def test_compare_stream(triserve):
-    out = triserve("compare", "hello", "--stream", "-m", "4", "-r", "instruct", "-r", "reasoning").stdout
+    out = triserve("compare", "hi", "--stream", "-m", "4", "-r", "instruct",
+                   "-r", "reasoning").stdout
     assert "instruct" in out and "reasoning" in out and out.count("tok/s") == 2
     lines = triserve("compare", "hello", "--stream", "--json", "-m", "2").stdout.splitlines()
     events = [CompareEvent.model_validate_json(line) for line in lines]
@@ -110,13 +111,19 @@ def test_study_writes_both_reports_for_all_probes_and_roles(triserve, tmp_path):
 
 def test_study_with_own_probes_file(triserve, tmp_path):
     probes = tmp_path / "mine.yaml"
+    # The second probe is over the role's input limit: refused (400), recorded, the study goes on.
     probes.write_text("probes:\n- id: hi\n  title: Hi\n  prompt: hello\n"
-                      "  checks: [{type: not-contains, value: zzz}]\n", "utf-8")
+                      "  checks: [{type: not-contains, value: zzz}]\n"
+                      f"- id: long\n  title: Long\n  prompt: {'hello ' * 2000}\n", "utf-8")
     out_dir = tmp_path / "r"
     triserve("study", "--probes", str(probes), "-n", "2", "-m", "2", "-r", "instruct",
              "--seed", "1", "--out", str(out_dir))
     data = json.loads((out_dir / "results.json").read_text("utf-8"))
-    assert [(s["probe"], s["role"]) for s in data["samples"]] == [("hi", "instruct")] * 2
-    assert all(s["checks"] == [{"check": "not-contains zzz", "passed": True}] for s in data["samples"])
+    by_probe = {p: [s for s in data["samples"] if s["probe"] == p] for p in ("hi", "long")}
+    assert [s["role"] for s in by_probe["hi"]] == ["instruct"] * 2
+    passed = [{"check": "not-contains zzz", "passed": True}]
+    assert all(s["checks"] == passed and s["result"]["error"] is None for s in by_probe["hi"])
+    assert len(by_probe["long"]) == 2
+    assert all(s["result"]["error"]["param"] == "prompt" for s in by_probe["long"])
     out = triserve("study", "--probe", "nope", code=1).output
     assert "no probe 'nope'" in out

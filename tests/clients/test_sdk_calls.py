@@ -31,7 +31,8 @@ def check_compare(result: CompareResponse) -> None:
 
 def test_compare(tiny_app):
     with Client(tiny_app) as client:
-        check_compare(client.compare("hello", params=SHORT, overrides={"base": {"max_new_tokens": 2}}))
+        check_compare(client.compare("hello", params=SHORT,
+                                     overrides={"base": {"max_new_tokens": 2}}))
 
 
 @pytest.mark.asyncio

@@ -52,6 +52,11 @@ async def test_503_with_retry_after_then_200_async(scripted):
     assert second.at - first.at >= 0.3
 
 
+def check_typed(e, status: int) -> None:
+    assert (e.status_code, e.code, e.param, e.request_id) == (status, "bad", "max_new_tokens",
+                                                              "req-123")
+
+
 NOT_RETRIED = [(400, BadRequestError), (401, AuthenticationError), (404, NotFoundError)]
 
 
@@ -62,8 +67,7 @@ def test_client_errors_are_not_retried(scripted, status, cls):
     with Client(scripted.url, max_retries=3) as client, pytest.raises(cls) as err:
         client.models()
     assert len(scripted.seen) == 1
-    e = err.value
-    assert (e.status_code, e.code, e.param, e.request_id) == (status, "bad", "max_new_tokens", "req-123")
+    check_typed(err.value, status)
 
 
 @pytest.mark.asyncio
@@ -75,8 +79,7 @@ async def test_client_errors_are_not_retried_async(scripted, status, cls):
         with pytest.raises(cls) as err:
             await client.models()
     assert len(scripted.seen) == 1
-    e = err.value
-    assert (e.status_code, e.code, e.param, e.request_id) == (status, "bad", "max_new_tokens", "req-123")
+    check_typed(err.value, status)
 
 
 FAST = {"retry-after": "0"}
@@ -121,8 +124,9 @@ def test_timeout_and_unreachable(scripted):
     scripted.script(Reply(200, MODELS, delay_s=1.0))
     with Client(scripted.url, timeout=0.2, max_retries=0) as client, pytest.raises(APITimeoutError):
         client.models()
-    with Client("http://127.0.0.1:9", max_retries=0) as client, pytest.raises(APIConnectionError) as err:
-        client.models()
+    with Client("http://127.0.0.1:9", max_retries=0) as client:
+        with pytest.raises(APIConnectionError) as err:
+            client.models()
     assert not isinstance(err.value, APITimeoutError) and err.value.status_code is None
 
 
@@ -138,6 +142,9 @@ async def test_timeout_and_unreachable_async(scripted):
     assert not isinstance(err.value, APITimeoutError) and err.value.status_code is None
 
 
+BEARERS = ["Bearer sk-env", "Bearer sk-arg"]
+
+
 def test_url_and_key_from_the_environment(scripted, monkeypatch):
     monkeypatch.setenv("TRISERVE_URL", scripted.url + "/")
     monkeypatch.setenv("TRISERVE_API_KEY", "sk-env")
@@ -146,7 +153,7 @@ def test_url_and_key_from_the_environment(scripted, monkeypatch):
         client.models()
     with Client(api_key="sk-arg") as client:  # an argument beats the environment
         client.models()
-    assert [s.headers.get("authorization") for s in scripted.seen] == ["Bearer sk-env", "Bearer sk-arg"]
+    assert [s.headers.get("authorization") for s in scripted.seen] == BEARERS
     assert scripted.seen[0].path == "/v1/models"
 
 
@@ -159,7 +166,7 @@ async def test_url_and_key_from_the_environment_async(scripted, monkeypatch):
         await client.models()
     async with AsyncClient(api_key="sk-arg") as client:
         await client.models()
-    assert [s.headers.get("authorization") for s in scripted.seen] == ["Bearer sk-env", "Bearer sk-arg"]
+    assert [s.headers.get("authorization") for s in scripted.seen] == BEARERS
     assert scripted.seen[0].path == "/v1/models"
 
 

@@ -117,7 +117,7 @@ def test_check_types_and_negation():
 
 
 @pytest.mark.parametrize("text,error", [
-    ("probes:\n- {id: a, title: t, prompt: p, checks: [{type: sounds-nice}]}", "unknown check type"),
+    ("probes:\n- {id: a, title: t, prompt: p, checks: [{type: nice}]}", "unknown check type"),
     ("probes:\n- {id: a, title: t, prompt: p, checks: [{type: contains}]}", "needs a value"),
     ("probes:\n- {id: a, title: t, prompt: p, checks: [{type: regex, value: '('}]}", "regex"),
     ("probes:\n- {id: a, title: t, prompt: p, input: x}", "{{input}}"),
@@ -137,7 +137,8 @@ def test_builtin_probes_are_the_study_five():
     assert list(PROBES) == ["no-instruction", "summary-prefix", "decimal-compare",
                             "vague-request", "cet4-plan"]
     assert PROBES["no-instruction"].text == "苹果、香蕉、橘子、胡萝卜"
-    assert "{{input}}" not in PROBES["summary-prefix"].text and SOURCE in PROBES["summary-prefix"].text
+    summary = PROBES["summary-prefix"].text
+    assert "{{input}}" not in summary and SOURCE in summary
 
 
 def test_score_fails_checks_of_an_errored_answer():

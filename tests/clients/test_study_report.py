@@ -27,7 +27,7 @@ def known_study() -> Study:
         ("vague-request", "base"): RoleResult(role="base", model="B", finish_reason="error",
                                               error=ErrorInfo(message="boom", type="server_error")),
         ("vague-request", "reasoning"): RoleResult(role="reasoning", model="R",
-                                                   content="你指的是哪个东西？", response="你指的是哪个东西？",
+                                                   content="哪个？", response="哪个？",
                                                    usage=Usage(completion_tokens=6), latency_s=1.0),
     }
     for (pid, role), result in answers.items():
@@ -37,7 +37,8 @@ def known_study() -> Study:
 
 def test_summary_figures():
     base, reasoning = summarize(known_study())
-    assert (base.checks, base.errors, base.tokens) == ("2/4", 1, 10)  # errored answers: not averaged
+    # The errored answer fails its checks and is left out of the means.
+    assert (base.checks, base.errors, base.tokens) == ("2/4", 1, 10)
     assert (reasoning.checks, reasoning.tokens, reasoning.tokens_per_s) == ("4/4", 23, 13)
     assert reasoning.thinking_tokens > 10
 
