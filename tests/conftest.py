@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tiny_models, serving helpers
 
+from serving import deploy, free_port  # noqa: E402
 from tiny_models import build_model  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -22,12 +22,6 @@ os.environ.setdefault("RAY_AUTH_MODE", "token")
 def tiny_dirs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny")
     return {kind: build_model(root / kind, kind) for kind in ("qwen2", "qwen3")}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -44,37 +38,6 @@ def serve_instance():
     yield f"http://127.0.0.1:{port}"
     serve.shutdown()
     ray.shutdown()
-
-
-def deploy(name: str, args: dict, base_url: str, options: dict | None = None) -> str:
-    """Deploys an app (`serve.app.build_graph`, with optional per-deployment options) at /<name>;
-    returns its base URL."""
-    from ray import serve
-
-    from serve.app import build_graph
-    from serve.config import AppConfig
-
-    app = build_graph(AppConfig.model_validate(args), options)
-    serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
-    _wait_ready(name)
-    return f"{base_url}/{name}"
-
-
-def _wait_ready(name: str, timeout_s: float = 180.0) -> None:
-    import time
-
-    from ray import serve
-    from ray.serve.schema import ApplicationStatus
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        app = serve.status().applications.get(name)
-        if app is not None and app.status == ApplicationStatus.RUNNING:
-            return
-        if app is not None and app.status == ApplicationStatus.DEPLOY_FAILED:
-            raise RuntimeError(f"app {name} failed to deploy: {app.message}")
-        time.sleep(0.25)
-    raise TimeoutError(f"app {name} not running after {timeout_s} s")
 
 
 @pytest.fixture(scope="session")

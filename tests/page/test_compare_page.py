@@ -11,7 +11,7 @@ import time
 
 import httpx
 import pytest
-from conftest import deploy
+from serving import deploy
 from headless import launch
 from playwright.sync_api import expect
 

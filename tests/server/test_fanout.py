@@ -6,7 +6,7 @@ import time
 
 import httpx
 import pytest
-from conftest import deploy
+from serving import deploy
 
 from apps import scripted_role
 from serve.protocol import CompareResponse

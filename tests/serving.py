@@ -1,0 +1,46 @@
+"""Helpers for tests that serve: free ports, and deploying an app into the session's Serve.
+
+A plain module, not conftest.py: test files import these by name, and a conftest.py in a
+subfolder would shadow the top one under `import conftest`.
+"""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def deploy(name: str, args: dict, base_url: str, options: dict | None = None) -> str:
+    """Deploys an app (`serve.app.build_graph`, with optional per-deployment options) at /<name>;
+    returns its base URL."""
+    from ray import serve
+
+    from serve.app import build_graph
+    from serve.config import AppConfig
+
+    app = build_graph(AppConfig.model_validate(args), options)
+    serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
+    _wait_ready(name)
+    return f"{base_url}/{name}"
+
+
+def _wait_ready(name: str, timeout_s: float = 180.0) -> None:
+    import time
+
+    from ray import serve
+    from ray.serve.schema import ApplicationStatus
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app = serve.status().applications.get(name)
+        if app is not None and app.status == ApplicationStatus.RUNNING:
+            return
+        if app is not None and app.status == ApplicationStatus.DEPLOY_FAILED:
+            raise RuntimeError(f"app {name} failed to deploy: {app.message}")
+        time.sleep(0.25)
+    raise TimeoutError(f"app {name} not running after {timeout_s} s")
