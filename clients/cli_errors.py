@@ -58,5 +58,5 @@ def handle_errors(settings) -> Iterator[None]:
         yield
     except (APIError, ProbeFileError) as exc:
         err = Console(stderr=True, highlight=False)
-        err.print(Text("error: ", style="bold red") + Text(message(exc, settings)))
+        err.print(Text("error: ", style="bold red") + Text(message(exc, settings)), soft_wrap=True)
         raise typer.Exit(1) from None

@@ -25,18 +25,24 @@ def busy_connections():
     return _busy_connections
 
 
+FAULTY_KEY = "sk-clients-test"
+
+
 @pytest.fixture(scope="session")
-def faulty_app(serve_instance) -> str:
-    """Scripted roles: `instruct` fails inside its stream; `reasoning` streams slowly."""
+def faulty_app(serve_instance, tmp_path_factory) -> str:
+    """Scripted roles behind the API key FAULTY_KEY: `instruct` fails inside its stream;
+    `reasoning` streams slowly."""
     from apps import scripted_role
     from ray import serve
 
     from serve.app import build_app
 
+    keys = tmp_path_factory.mktemp("keys") / "keys.txt"
+    keys.write_text(f"# the test key\n{FAULTY_KEY}\n")
     args = {"roles": {
         "instruct": scripted_role(fail_with="engine exploded"),
         "reasoning": scripted_role(tokens=["tick "] * 200, token_s=0.02),
-    }}
+    }, "ingress": {"api_keys_env": None, "api_keys_file": str(keys)}}
     # serve.run returns once the app is running (`blocking` only means "then wait forever").
     serve.run(build_app(args), name="sdk_faults", route_prefix="/sdk_faults", blocking=False)
     yield f"{serve_instance}/sdk_faults"

@@ -84,6 +84,15 @@ def test_unreachable_server_is_one_clear_line(triserve):
     assert out.startswith("error: cannot reach the triserve server at http://127.0.0.1:9")
 
 
+def test_wrong_or_missing_key_on_a_real_server(triserve, faulty_app):
+    out = triserve("--url", faulty_app, "--api-key", "sk-wrong", "models", code=1).output
+    assert out.startswith(f"error: {faulty_app} answered 401: an API key was refused")
+    out = triserve("--url", faulty_app, "models", code=1).output
+    assert "an API key is needed and none was given. Set --api-key or TRISERVE_API_KEY" in out
+    out = triserve("--url", faulty_app, "--api-key", "sk-clients-test", "models").output
+    assert "scripted" in out
+
+
 def test_wrong_key_is_one_clear_line(triserve, scripted):
     body = {"error": {"message": "invalid API key", "type": "authentication_error",
                       "code": "invalid_api_key", "param": None}}

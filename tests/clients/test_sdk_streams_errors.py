@@ -9,10 +9,13 @@ from pydantic import ValidationError
 from clients import (
     APIStreamError,
     AsyncClient,
+    AuthenticationError,
     BadRequestError,
     Client,
     NotFoundError,
 )
+
+FAULTY_KEY = "sk-clients-test"  # the key the faulty_app fixture's server accepts
 
 
 def check_not_found(err: NotFoundError) -> None:
@@ -95,7 +98,7 @@ async def test_early_break_closes_async(tiny_app, busy_connections):
 
 def test_early_break_on_a_slow_stream_closes_at_once(faulty_app, busy_connections):
     # 200 tokens at 20 ms each: leaving after two means leaving a stream still producing.
-    with Client(faulty_app) as client:
+    with Client(faulty_app, api_key=FAULTY_KEY) as client:
         with client.chat("reasoning", [{"role": "user", "content": "go"}], stream=True) as stream:
             chunks = [next(stream), next(stream)]
         assert chunks[1].choices[0].delta.content == "tick "
@@ -104,7 +107,7 @@ def test_early_break_on_a_slow_stream_closes_at_once(faulty_app, busy_connection
 
 @pytest.mark.asyncio
 async def test_early_break_on_a_slow_stream_closes_at_once_async(faulty_app, busy_connections):
-    async with AsyncClient(faulty_app) as client:
+    async with AsyncClient(faulty_app, api_key=FAULTY_KEY) as client:
         stream = await client.chat("reasoning", [{"role": "user", "content": "go"}], stream=True)
         async with stream:
             chunks = [await stream.__anext__(), await stream.__anext__()]
@@ -118,7 +121,7 @@ def check_stream_error(err: APIStreamError) -> None:
 
 
 def test_error_inside_stream_raises_and_closes(faulty_app, busy_connections):
-    with Client(faulty_app) as client:
+    with Client(faulty_app, api_key=FAULTY_KEY) as client:
         stream = client.chat("instruct", [{"role": "user", "content": "go"}], stream=True)
         with pytest.raises(APIStreamError) as err:
             for _ in stream:  # no `with`: the iterator itself closes the response
@@ -133,7 +136,7 @@ def test_error_inside_stream_raises_and_closes(faulty_app, busy_connections):
 
 @pytest.mark.asyncio
 async def test_error_inside_stream_raises_and_closes_async(faulty_app, busy_connections):
-    async with AsyncClient(faulty_app) as client:
+    async with AsyncClient(faulty_app, api_key=FAULTY_KEY) as client:
         stream = await client.chat("instruct", [{"role": "user", "content": "go"}], stream=True)
         with pytest.raises(APIStreamError) as err:
             async for _ in stream:
@@ -143,3 +146,36 @@ async def test_error_inside_stream_raises_and_closes_async(faulty_app, busy_conn
         result = await client.compare("go", params={"max_new_tokens": 3})
         assert result.result("instruct").error.code == "engine_error"
         assert result.result("reasoning").usage.completion_tokens == 3
+
+
+def check_refused(err: AuthenticationError) -> None:
+    assert err.status_code == 401 and err.code == "invalid_api_key" and err.request_id
+    assert err.response.headers["www-authenticate"] == "Bearer"
+
+
+def test_wrong_or_missing_key_is_refused_at_once(faulty_app, busy_connections):
+    with Client(faulty_app, api_key="sk-wrong", max_retries=3) as client:
+        with pytest.raises(AuthenticationError) as err:
+            client.compare("go")
+        check_refused(err.value)
+        with pytest.raises(AuthenticationError):
+            client.compare_stream("go")
+        assert client.health().status == "ok"  # /healthz stays open without a key
+        assert busy_connections(client) == 0
+    with Client(faulty_app, api_key="") as client, pytest.raises(AuthenticationError):
+        client.models()
+
+
+@pytest.mark.asyncio
+async def test_wrong_or_missing_key_is_refused_at_once_async(faulty_app, busy_connections):
+    async with AsyncClient(faulty_app, api_key="sk-wrong", max_retries=3) as client:
+        with pytest.raises(AuthenticationError) as err:
+            await client.compare("go")
+        check_refused(err.value)
+        with pytest.raises(AuthenticationError):
+            await client.compare_stream("go")
+        assert (await client.health()).status == "ok"
+        assert busy_connections(client) == 0
+    async with AsyncClient(faulty_app, api_key="") as client:
+        with pytest.raises(AuthenticationError):
+            await client.models()
