@@ -34,8 +34,7 @@ def faulty_app(serve_instance, tmp_path_factory) -> str:
     `reasoning` streams slowly."""
     from apps import scripted_role
     from ray import serve
-
-    from serve.app import build_app
+    from serving import deploy
 
     keys = tmp_path_factory.mktemp("keys") / "keys.txt"
     keys.write_text(f"# the test key\n{FAULTY_KEY}\n")
@@ -43,7 +42,5 @@ def faulty_app(serve_instance, tmp_path_factory) -> str:
         "instruct": scripted_role(fail_with="engine exploded"),
         "reasoning": scripted_role(tokens=["tick "] * 200, token_s=0.02),
     }, "ingress": {"api_keys_env": None, "api_keys_file": str(keys)}}
-    # serve.run returns once the app is running (`blocking` only means "then wait forever").
-    serve.run(build_app(args), name="sdk_faults", route_prefix="/sdk_faults", blocking=False)
-    yield f"{serve_instance}/sdk_faults"
+    yield deploy("sdk_faults", args, serve_instance)
     serve.delete("sdk_faults")
