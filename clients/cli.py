@@ -24,6 +24,7 @@ from rich.text import Text
 
 from clients import render
 from clients._text import visible
+from clients.bench import bench
 from clients.cli_errors import handle_errors
 from clients.client import Client
 from serve.protocol import GenerationParams
@@ -264,6 +265,9 @@ def study(
     with handle_errors(ctx.obj), ctx.obj.client() as client:
         run(client, probes_file=probes_file, only=only, samples=samples, out=out,
             roles=_roles(roles), params=params, concurrency=concurrency)
+
+
+app.command("bench")(bench)  # load testing: clients/bench.py
 
 
 if __name__ == "__main__":

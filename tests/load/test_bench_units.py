@@ -1,0 +1,150 @@
+"""The parts of `triserve bench` that need no server: prompt sets, the load schedules, and the
+statistics (fed with outcomes whose times are set by hand)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+
+import pytest
+
+from clients.bench_load import LevelRun, LoadSpec, _closed, _open, _Window
+from clients.bench_prompts import PromptFileError, PromptPicker, load_prompts, synthetic_prompts
+from clients.bench_stats import Slo, percentile, summarize
+from clients.bench_targets import Channel, Outcome
+
+
+def test_default_prompts_are_the_study_probes():
+    prompts = load_prompts()
+    assert len(prompts) == 5 and prompts[0].id == "no-instruction"
+    assert all("{{input}}" not in p.text for p in prompts)  # inputs filled in
+
+
+def test_prompt_files(tmp_path):
+    jsonl = tmp_path / "p.jsonl"
+    jsonl.write_text('{"prompt": "a b", "system": "S"}\n\n{"prompt": "c", "id": "x"}\n')
+    assert [(p.id, p.text, p.system) for p in load_prompts(jsonl)] == [
+        ("line-1", "a b", "S"), ("x", "c", None)]
+    text = tmp_path / "p.txt"
+    text.write_text("first\n\nsecond\n")
+    assert [p.text for p in load_prompts(text)] == ["first", "second"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "ok"}\n{"text": "no prompt"}\n')
+    with pytest.raises(PromptFileError, match="bad.jsonl:2"):
+        load_prompts(bad)
+
+
+def test_synthetic_prompts_follow_the_length_distribution_and_the_seed():
+    a = synthetic_prompts(400, mean_words=50, sd_words=10, seed=3)
+    assert a == synthetic_prompts(400, mean_words=50, sd_words=10, seed=3)
+    assert a != synthetic_prompts(400, mean_words=50, sd_words=10, seed=4)
+    lengths = [len(p.text.split()) - 3 for p in a]  # less "Continue this text:"
+    assert 48 < statistics.mean(lengths) < 52 and 8 < statistics.stdev(lengths) < 12
+    assert min(len(p.text.split()) for p in synthetic_prompts(50, 1, 5, seed=0)) >= 4
+
+
+def test_picker_order_is_seeded():
+    prompts = load_prompts()
+    one, two, other = (PromptPicker(prompts, seed) for seed in (7, 7, 8))
+    order = [one.next().id for _ in range(20)]
+    assert order == [two.next().id for _ in range(20)]
+    assert order != [other.next().id for _ in range(20)] and len(set(order)) > 1
+
+
+def _schedule(spec: LoadSpec, loop) -> list[bool]:
+    """Runs a load shape with a request that takes 10 ms; returns each launch's `measured`."""
+    launched: list[bool] = []
+
+    async def one(measured: bool) -> None:
+        launched.append(measured)
+        await asyncio.sleep(0.01)
+
+    async def main():
+        import time
+        await loop(spec, _Window(spec, time.perf_counter()), one)
+
+    asyncio.run(main())
+    return launched
+
+
+def test_closed_loop_request_count_after_warmup():
+    launched = _schedule(LoadSpec("closed", 3, requests=12, warmup_s=0.05), _closed)
+    assert launched.count(True) == 12 and launched.count(False) >= 3
+    assert launched[:3] == [False] * 3  # every user starts in the warm-up
+
+
+def test_open_loop_arrivals_are_poisson_and_seeded():
+    spec = LoadSpec("open", 200, duration_s=0.5, seed=11)
+    first, again = _schedule(spec, _open), _schedule(spec, _open)
+    assert len(first) == len(again)  # judged on the schedule, not on how fast the loop ran
+    assert 70 < len(first) < 130  # 100 expected; Poisson sd 10
+    assert len(_schedule(LoadSpec("open", 200, duration_s=0.5, seed=12), _open)) != len(first)
+
+
+def test_load_spec_is_checked():
+    with pytest.raises(ValueError):
+        LoadSpec("closed", 0)
+    with pytest.raises(ValueError):
+        LoadSpec("open", 1, duration_s=None)
+
+
+def test_percentile_matches_linear_interpolation():
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([5], 99) == 5
+    assert percentile(list(range(101)), 90) == 90
+    assert percentile([10, 0, 20], 75) == 15
+
+
+def _outcome(start, ttft, gaps, tokens=None, error=None, role="instruct"):
+    times = [start + ttft]
+    for g in gaps:
+        times.append(times[-1] + g)
+    ch = Channel(times=times if error is None else [], usage_tokens=tokens)
+    end = times[-1] + 0.01
+    return Outcome("p", start, end=end, status=200, error=error, channels={role: ch},
+                   prompt_tokens=5)
+
+
+def test_summary_numbers():
+    outcomes = [
+        _outcome(0.0, 0.1, [0.05, 0.05, 0.05], tokens=4),     # tpot 0.05
+        _outcome(0.5, 0.3, [0.2, 0.2], tokens=3),             # tpot 0.2, misses the TPOT SLO
+        _outcome(1.0, 0.2, [0.1], tokens=None),               # no usage: 2 frames counted
+        _outcome(1.2, 0.0, [], error="503"),
+        _outcome(1.3, 0.0, [], error="500"),
+        _outcome(1.4, 0.0, [], error="timeout"),
+    ]
+    run = LevelRun(LoadSpec("closed", 2, duration_s=1), window_start=0.0, outcomes=outcomes)
+    s = summarize(run, Slo(ttft_s=0.25, tpot_s=0.12))
+    assert s["requests"] == {"total": 6, "completed": 3, "failed": 2, "rejected_503": 1}
+    assert s["errors"] == {"500": 1, "timeout": 1}
+    assert s["output_tokens"] == 4 + 3 + 2 and s["tokens_counted_not_reported"] == 1
+    assert s["input_tokens"] == 15
+    wall = max(o.end for o in outcomes)
+    assert s["duration_s"] == pytest.approx(wall)
+    assert s["request_throughput"] == pytest.approx(3 / wall)
+    assert s["output_throughput"] == pytest.approx(9 / wall)
+    assert s["goodput"] == pytest.approx(2 / wall)  # the first and the third
+    assert s["slo_attainment"] == pytest.approx(2 / 6)
+    assert s["ttft_s"]["p50"] == pytest.approx(0.2) and s["ttft_s"]["max"] == pytest.approx(0.3)
+    assert s["tpot_s"]["n"] == 3 and s["tpot_s"]["max"] == pytest.approx(0.2)
+    assert s["itl_s"]["n"] == 6
+    assert s["e2e_s"]["p50"] == pytest.approx(0.31)
+    json.dumps(s)  # JSON-ready as is
+
+
+def test_compare_outcome_takes_first_token_of_any_role_and_averages_tpot():
+    a = _outcome(0.0, 0.4, [0.1, 0.1], tokens=3, role="base").channels["base"]
+    b = _outcome(0.0, 0.2, [0.3], tokens=2, role="reasoning").channels["reasoning"]
+    o = Outcome("p", 0.0, end=1.0, status=200, channels={"base": a, "reasoning": b})
+    assert o.ttft == pytest.approx(0.2)
+    assert o.tpot == pytest.approx((0.1 + 0.3) / 2)
+    assert o.output_tokens == 5 and sorted(o.itl) == pytest.approx([0.1, 0.1, 0.3])
+
+
+def test_no_successful_request_gives_empty_distributions():
+    run = LevelRun(LoadSpec("open", 1, duration_s=1), 0.0, [_outcome(0, 0, [], error="503")])
+    s = summarize(run, Slo())
+    assert s["ttft_s"]["p99"] is None and s["request_throughput"] == 0
+    assert s["goodput"] == 0 and s["slo"] is None
