@@ -1,0 +1,134 @@
+"""Locust load test for a triserve server: streaming comparisons and chats, TTFT as its own metric.
+
+Headless, 8 users started 2 a second, for 2 minutes, with CSV stats and an HTML report:
+
+    locust -f clients/locustfile.py --headless --host http://127.0.0.1:8000 \\
+        -u 8 -r 2 -t 2m --csv locust --html locust.html --max-new-tokens 64
+
+With a web UI instead: `locust -f clients/locustfile.py --host http://127.0.0.1:8000`, then open
+http://localhost:8089. Options of this file (also as environment variables): --prompts FILE
+(probes YAML, JSONL or text, as `triserve bench --prompts`; default the study's five probes),
+--max-new-tokens, --chat-role, --compare-roles (comma-separated), --api-key (TRISERVE_API_KEY).
+
+Locust's own rows time each POST until the response headers (the requests are streamed); the rows
+of type TTFT time the first token (name: the route or the chat role) and E2E the whole stream.
+A stream that breaks, holds an error frame, or a comparison in which a role failed counts as a
+failure of the POST. `triserve bench` measures more (TPOT, ITL, tokens/s, goodput, 503s apart);
+this file is for those who already drive their load tests with Locust.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+
+from locust import HttpUser, between, events, task
+
+from clients.bench_prompts import PromptPicker, load_prompts
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser):
+    parser.add_argument("--prompts", default="", env_var="TRISERVE_PROMPTS",
+                        help="Prompts file (default: the study's five probes).")
+    parser.add_argument("--max-new-tokens", type=int, default=64,
+                        env_var="TRISERVE_MAX_NEW_TOKENS", help="Most new tokens per request.")
+    parser.add_argument("--chat-role", default="instruct", env_var="TRISERVE_CHAT_ROLE",
+                        help="The role the chat task talks to.")
+    parser.add_argument("--compare-roles", default="", env_var="TRISERVE_COMPARE_ROLES",
+                        help="Roles of the compare task, comma-separated (default: all).")
+    parser.add_argument("--api-key", default=os.environ.get("TRISERVE_API_KEY", ""),
+                        help="API key (default: TRISERVE_API_KEY).", is_secret=True)
+
+
+_users = itertools.count()  # each user its own seed: different, repeatable prompt orders
+
+
+class TriserveUser(HttpUser):
+    wait_time = between(0.5, 2.0)  # think time between a user's requests
+
+    def on_start(self):
+        opts = self.environment.parsed_options
+        self.picker = PromptPicker(load_prompts(opts.prompts or None), seed=next(_users))
+        self.max_new = opts.max_new_tokens
+        self.chat_role = opts.chat_role
+        self.compare_roles = [r for r in opts.compare_roles.split(",") if r] or None
+        self.headers = {"accept": "text/event-stream"}
+        if opts.api_key:
+            self.headers["authorization"] = f"Bearer {opts.api_key}"
+
+    @task
+    def compare(self):
+        p = self.picker.next()
+        body = {"prompt": p.text, "stream": True, "params": {"max_new_tokens": self.max_new}}
+        if p.system:
+            body["system"] = p.system
+        if self.compare_roles:
+            body["roles"] = self.compare_roles
+        self._stream("/v1/compare", body, "/v1/compare", _compare_frame)
+
+    @task
+    def chat(self):
+        p = self.picker.next()
+        messages = [{"role": "system", "content": p.system}] if p.system else []
+        messages.append({"role": "user", "content": p.text})
+        body = {"model": self.chat_role, "messages": messages, "stream": True,
+                "max_completion_tokens": self.max_new}
+        self._stream("/v1/chat/completions", body, f"chat {self.chat_role}", _chat_frame)
+
+    def _stream(self, path: str, body: dict, name: str, is_token) -> None:
+        start = time.perf_counter()
+        first = None
+        with self.client.post(path, json=body, headers=self.headers, stream=True,
+                              catch_response=True, name=path) as response:
+            if response.status_code != 200:
+                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                return
+            try:
+                problem = "the stream ended without [DONE]"
+                for line in response.iter_lines(decode_unicode=True):
+                    if not line or not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        problem = None
+                        break
+                    frame = json.loads(data)
+                    if isinstance(frame.get("error"), dict):
+                        problem = f"error frame: {frame['error'].get('message')}"
+                        break
+                    if first is None and is_token(frame):
+                        first = time.perf_counter()
+                        self._fire("TTFT", name, first - start)
+                    role_error = _role_error(frame)
+                    if role_error:
+                        problem = role_error
+            except Exception as exc:  # a cut connection, a frame that is not JSON
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem:
+                response.failure(problem)
+            else:
+                response.success()
+                self._fire("E2E", name, time.perf_counter() - start)
+
+    def _fire(self, kind: str, name: str, seconds: float) -> None:
+        events.request.fire(request_type=kind, name=name, response_time=seconds * 1000,
+                            response_length=0, exception=None, context={})
+
+
+def _compare_frame(frame: dict) -> bool:
+    return frame.get("type") == "delta" and bool(frame.get("content") or frame.get("thinking"))
+
+
+def _chat_frame(frame: dict) -> bool:
+    return any((c.get("delta") or {}).get("content") or (c.get("delta") or {}).get(
+        "reasoning_content") for c in frame.get("choices") or [])
+
+
+def _role_error(frame: dict) -> str | None:
+    result = frame.get("result") if frame.get("type") == "result" else None
+    if result and isinstance(result.get("error"), dict):
+        return f"role {result.get('role')}: {result['error'].get('message')}"
+    return None
