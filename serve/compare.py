@@ -11,6 +11,7 @@ from serve.calls import RoleCaller
 from serve.errors import TriserveError
 from serve.generation import Accumulator, Completion, GenerationRequest
 from serve.http_errors import classify, error_info
+from serve.metrics import ingress_metrics
 from serve.protocol import CompareEvent, CompareRequest, GenerationParams, RoleResult, Usage
 from serve.sse import DONE, sse
 
@@ -69,7 +70,9 @@ class Comparison:
         self.cid, self.rid = cid, rid
 
     def _failed(self, role: str, exc: BaseException, elapsed: float) -> RoleResult:
-        return failed_result(role, self.models[role], exc, self.rid, elapsed)
+        result = failed_result(role, self.models[role], exc, self.rid, elapsed)
+        ingress_metrics().role_errors.inc(tags={"role": role, "code": result.error.code or ""})
+        return result
 
     async def results(self) -> list[RoleResult]:
         """Every role at once. Raises only when every role failed: then there is nothing to

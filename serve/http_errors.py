@@ -69,6 +69,9 @@ def error_info(exc: TriserveError, rid: str | None) -> ErrorInfo:
 
 
 def error_response(exc: TriserveError, rid: str | None) -> JSONResponse:
+    from serve.metrics import ingress_metrics
+
+    ingress_metrics().errors.inc(tags={"status": str(exc.status), "code": exc.code or ""})
     headers = {}  # Ray Serve's proxy adds x-request-id to every response
     if exc.status == 503:
         headers["retry-after"] = str(RETRY_AFTER_S)

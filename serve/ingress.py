@@ -23,6 +23,7 @@ from serve.errors import InvalidRequest, NotFound
 from serve.generation import GenerationRequest
 from serve.auth import load_keys
 from serve.guard import GuardSettings, RequestGuard
+from serve.metrics import ingress_metrics
 from serve.openai_api import chat_response, chat_stream, completion_response, completion_stream
 from serve.protocol import (
     ChatCompletionRequest,
@@ -91,6 +92,15 @@ class Ingress:
         resolve_sampling(req.params, self.config.roles[role])
         return req
 
+    async def _one_role(self, role, req, body, cid, whole, streamed):
+        """An OpenAI route's answer from one role: whole, or streamed once the role accepted."""
+        caller = self.callers[role]
+        if body.stream:
+            usage = bool(body.stream_options and body.stream_options.include_usage)
+            frames = streamed(cid, body.model, await caller.open_stream(req), usage)
+            return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+        return whole(cid, body.model, await caller.complete(req))
+
     # ---- routes -------------------------------------------------------------------------------
 
     @api.post("/v1/compare", response_model=CompareResponse)
@@ -108,7 +118,10 @@ class Ingress:
         if body.stream:
             events = await comparison.open_stream()
             return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+        start = time.perf_counter()
         results = await comparison.results()
+        ingress_metrics().compare_latency.observe(
+            time.perf_counter() - start, tags={"roles": ",".join(roles)})
         return CompareResponse(id=comparison.cid, created=int(time.time()), results=results)
 
     @api.post("/v1/chat/completions")
@@ -121,13 +134,7 @@ class Ingress:
             messages=[m.model_dump() for m in body.messages],
             params=body.to_generation_params(),
         ))
-        cid = new_id("chatcmpl")
-        if body.stream:
-            stream = await self.callers[role].open_stream(req)
-            usage = bool(body.stream_options and body.stream_options.include_usage)
-            frames = chat_stream(cid, body.model, stream, usage)
-            return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
-        return chat_response(cid, body.model, await self.callers[role].complete(req))
+        return await self._one_role(role, req, body, new_id("chatcmpl"), chat_response, chat_stream)
 
     @api.post("/v1/completions")
     async def completions(self, body: CompletionRequest, request: Request):
@@ -139,13 +146,8 @@ class Ingress:
         req = self._check(role, GenerationRequest(
             request_id=rid, prompt=body.prompt, raw=True, params=body.to_generation_params()
         ))
-        cid = new_id("cmpl")
-        if body.stream:
-            stream = await self.callers[role].open_stream(req)
-            usage = bool(body.stream_options and body.stream_options.include_usage)
-            frames = completion_stream(cid, body.model, stream, usage)
-            return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
-        return completion_response(cid, body.model, await self.callers[role].complete(req))
+        return await self._one_role(
+            role, req, body, new_id("cmpl"), completion_response, completion_stream)
 
     @api.get("/v1/models", response_model=ModelList)
     async def list_models(self):

@@ -19,6 +19,7 @@ from serve.config import RoleConfig
 from serve.engine import build_engine
 from serve.errors import EngineFailure, TriserveError
 from serve.generation import Accumulator, Chunk, Completion, GenerationRequest, PreparedRequest
+from serve.metrics import RoleMetrics
 
 logger = logging.getLogger("ray.serve")
 
@@ -36,6 +37,7 @@ class ModelServer:
         self._batched.set_max_batch_size(batching.max_batch_size)
         self._batched.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
         self.counters = {"running": 0, "finished": 0, "cancelled": 0, "completion_tokens": 0}
+        self.metrics = RoleMetrics(role)
 
     async def stream(self, req: GenerationRequest) -> AsyncIterator[Chunk]:
         """Yields an empty chunk (with `prompt_tokens`) as soon as the request is accepted, so a
@@ -52,9 +54,17 @@ class ModelServer:
         return acc.completion(self.engine.model_id, time.perf_counter())
 
     async def _run(self, prepared: PreparedRequest) -> AsyncIterator[Chunk]:
+        start = time.perf_counter()
+        first = None
         try:
             async for chunk in self._batched(prepared):
                 if chunk is not None:
+                    if first is None and (chunk.content or chunk.thinking or chunk.finish_reason):
+                        first = time.perf_counter()
+                    if chunk.finish_reason:
+                        self.metrics.finished(
+                            chunk.finish_reason, chunk.prompt_tokens, chunk.completion_tokens,
+                            first - start, time.perf_counter() - first)
                     yield chunk
         finally:
             prepared.cancelled.set()  # the caller went away or we are done: free its batch row
@@ -76,6 +86,7 @@ class ModelServer:
         worker = loop.run_in_executor(None, decode)
         finished = [False] * len(batch)
         self.counters["running"] += len(batch)
+        self.metrics.batch_size.observe(len(batch))
         try:
             while (step := await steps.get()) is not _DONE:
                 if isinstance(step, BaseException):

@@ -31,6 +31,9 @@ def serve_instance():
     from ray import serve
 
     port = free_port()
+    # An API key in the nodes' environment, as a real deployment sets it (tests/server/test_auth):
+    # Ray's workers inherit it. (A key in a runtime_env's env_vars would land in Ray's logs.)
+    os.environ["TRISERVE_TEST_KEYS"] = "other-key,sk-env-key-never-logged-42"
     # address="local": a new instance even when a `ray start` cluster runs on this machine.
     ray.init(address="local", num_cpus=8, num_gpus=3, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})

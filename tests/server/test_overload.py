@@ -1,0 +1,67 @@
+"""Back-pressure: beyond max_queued_requests a role answers 503 with Retry-After at once, while
+the requests it accepted complete."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from serving import deploy
+from ray import serve
+
+from apps import scripted_role
+from ledger import record, write
+
+SLOW = {**scripted_role(tokens=[" a", " b", " c", " d", " e"], token_s=0.3),
+        "batching": {"max_batch_size": 1}}
+
+
+@pytest.fixture(scope="module")
+def busy(serve_instance):
+    options = {"Base": {"max_ongoing_requests": 1, "max_queued_requests": 1}}
+    url = deploy("busy", {"roles": {"base": SLOW, "instruct": scripted_role()}}, serve_instance, options)
+    yield url
+    write()
+    serve.delete("busy")
+
+
+async def burst(url: str, body: dict, n: int, path="/v1/chat/completions"):
+    async with httpx.AsyncClient(timeout=60) as client:
+        async def one():
+            start = time.perf_counter()
+            r = await client.post(url + path, json=body)
+            return r, time.perf_counter() - start
+
+        return await asyncio.gather(*(one() for _ in range(n)))
+
+
+def test_overload_gets_503_with_retry_after_at_once_and_accepted_requests_complete(busy):
+    chat = {"model": "base", "messages": [{"role": "user", "content": "hi"}]}
+    answers = asyncio.run(burst(busy, chat, 8))
+    ok = [(r, s) for r, s in answers if r.status_code == 200]
+    refused = [(r, s) for r, s in answers if r.status_code == 503]
+    for r, _ in answers:
+        record("overload", "completed" if r.status_code == 200 else f"http {r.status_code}")
+    assert len(ok) + len(refused) == len(answers)  # nothing else, nothing lost
+    assert len(ok) >= 2 and refused
+    for r, seconds in refused:
+        assert r.headers["retry-after"] == "1"
+        assert r.json()["error"]["code"] == "overloaded"
+        assert seconds < 1.0  # refused at once, not after waiting in line
+    for r, _ in ok:
+        assert r.json()["choices"][0]["message"]["content"] == " a b c d e"
+
+
+def test_overloaded_role_inside_a_comparison_is_that_roles_error(busy):
+    body = {"prompt": "hi", "roles": ["base", "instruct"]}
+    answers = asyncio.run(burst(busy, body, 6, path="/v1/compare"))
+    errors = 0
+    for r, _ in answers:
+        assert r.status_code == 200
+        results = {x["role"]: x for x in r.json()["results"]}
+        assert results["instruct"]["error"] is None
+        errors += results["base"]["error"] is not None
+        record("overload in compare", "error" if results["base"]["error"] else "completed")
+    assert errors >= 1
