@@ -40,11 +40,7 @@ def role_result(role: str, model: str, c: Completion, latency_s: float) -> RoleR
         content=c.content,
         thinking=c.thinking,
         finish_reason=c.finish_reason,
-        usage=Usage(
-            prompt_tokens=c.prompt_tokens,
-            completion_tokens=c.completion_tokens,
-            total_tokens=c.prompt_tokens + c.completion_tokens,
-        ),
+        usage=Usage.of(c.prompt_tokens, c.completion_tokens, c.thinking_tokens),
         latency_s=round(latency_s, 4),
         ttft_s=None if c.ttft_s is None else round(c.ttft_s, 4),
     )

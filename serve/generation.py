@@ -63,6 +63,7 @@ class Chunk:
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    thinking_tokens: int = 0  # of completion_tokens, on the last chunk
     response: str | None = None  # the whole decoded text, on the last chunk only
     error: str | None = None
 
@@ -78,6 +79,7 @@ class Completion:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    thinking_tokens: int
     ttft_s: float | None
     latency_s: float
 
@@ -110,6 +112,7 @@ class Accumulator:
             finish_reason=last.finish_reason or "stop",
             prompt_tokens=last.prompt_tokens,
             completion_tokens=last.completion_tokens,
+            thinking_tokens=last.thinking_tokens,
             ttft_s=self.ttft_s,
             latency_s=now - self.start,
         )

@@ -28,14 +28,6 @@ from serve.protocol import (
 from serve.sse import DONE, sse
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> Usage:
-    return Usage(
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        total_tokens=prompt_tokens + completion_tokens,
-    )
-
-
 def chat_response(rid: str, model: str, c: Completion) -> ChatCompletionResponse:
     message = ChatMessageOut(
         content=c.content, reasoning_content=c.thinking, reasoning=c.thinking
@@ -44,7 +36,7 @@ def chat_response(rid: str, model: str, c: Completion) -> ChatCompletionResponse
         id=rid,
         model=model,
         choices=[ChatChoice(message=message, finish_reason=c.finish_reason)],
-        usage=usage(c.prompt_tokens, c.completion_tokens),
+        usage=Usage.of(c.prompt_tokens, c.completion_tokens, c.thinking_tokens),
     )
 
 
@@ -53,7 +45,7 @@ def completion_response(rid: str, model: str, c: Completion) -> CompletionRespon
         id=rid,
         model=model,
         choices=[CompletionChoice(text=c.content, finish_reason=c.finish_reason)],
-        usage=usage(c.prompt_tokens, c.completion_tokens),
+        usage=Usage.of(c.prompt_tokens, c.completion_tokens),
     )
 
 
@@ -70,7 +62,7 @@ async def _relay(
                 yield sse(frame)
             last = chunk
         if usage_frame is not None:
-            yield sse(usage_frame(usage(last.prompt_tokens, last.completion_tokens)))
+            yield sse(usage_frame(Usage.of(last.prompt_tokens, last.completion_tokens, last.thinking_tokens)))
     except Exception as exc:
         err = exc if isinstance(exc, TriserveError) else classify(exc)
         yield sse(ErrorResponse(error=error_info(err, rid)))

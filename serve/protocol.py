@@ -109,10 +109,23 @@ class CompareRequest(PromptInput):
     stream: bool = False
 
 
+class CompletionTokensDetails(_Wire):
+    reasoning_tokens: int = 0
+
+
 class Usage(_Wire):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    completion_tokens_details: CompletionTokensDetails | None = Field(
+        None, description="How many of the completion tokens were thinking (OpenAI's field)."
+    )
+
+    @classmethod
+    def of(cls, prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0) -> "Usage":
+        details = CompletionTokensDetails(reasoning_tokens=reasoning_tokens) if reasoning_tokens else None
+        return cls(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                   total_tokens=prompt_tokens + completion_tokens, completion_tokens_details=details)
 
 
 class ErrorInfo(_Wire):

@@ -81,6 +81,7 @@ class ScriptedEngine(Engine):
                     done[i] = True
                     chunk.prompt_tokens = len(req.prompt_ids)
                     chunk.completion_tokens = step + 1
+                    chunk.thinking_tokens = sum(c == "thinking" for c, _ in scripts[i][: step + 1])
                     chunk.response = texts[i]
                 out[i] = chunk
             step += 1

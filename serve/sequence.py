@@ -78,6 +78,7 @@ class SequenceState:
         self.stop = StopMatcher(req.sampling.stop)
         self.generated: list[int] = []  # sampled ids but EOS
         self.n_sampled = 0  # every sampled id, EOS included, as OpenAI counts usage
+        self.n_thinking = 0  # the thinking, its tags included
         self.content_started = False
         self.finish_reason: str | None = None
 
@@ -93,6 +94,7 @@ class SequenceState:
             return self.finish("stop", chunk)
         self.generated.append(token_id)
         channel = self.parser.route(token_id)
+        self.n_thinking += channel != "content"
         if channel == "thinking":
             chunk.thinking = self.detok["thinking"].add(token_id)
         elif channel == "content":
@@ -114,6 +116,7 @@ class SequenceState:
         chunk.finish_reason = reason
         chunk.prompt_tokens = len(self.req.prompt_ids)
         chunk.completion_tokens = self.n_sampled
+        chunk.thinking_tokens = self.n_thinking
         chunk.response = self._response()
         return chunk
 

@@ -36,7 +36,11 @@ def test_compare_returns_every_role_with_text_usage_and_timings(tiny_app):
         assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
         assert result.usage.total_tokens == result.usage.prompt_tokens + result.usage.completion_tokens
         assert 0 < result.ttft_s <= result.latency_s
-    assert body.result("reasoning").thinking  # the tiny Qwen3 template opens <think>
+    reasoning = body.result("reasoning")
+    assert reasoning.thinking  # the tiny Qwen3 template opens <think>
+    # No </think> from a random model: every completion token was thinking.
+    assert reasoning.usage.completion_tokens_details.reasoning_tokens == reasoning.usage.completion_tokens
+    assert body.result("instruct").usage.completion_tokens_details is None
     assert body.result("base").thinking is None
 
 

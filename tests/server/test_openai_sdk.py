@@ -33,6 +33,7 @@ def test_reasoning_role_returns_thinking_apart(client):
     message = r.choices[0].message
     assert message.model_extra["reasoning_content"] == message.model_extra["reasoning"]
     assert message.model_extra["reasoning_content"]
+    assert r.usage.completion_tokens_details.reasoning_tokens == r.usage.completion_tokens
 
 
 def test_thinking_off_through_chat_template_kwargs(client):

@@ -70,6 +70,7 @@ def test_streamed_split_matches_the_whole(tok):
     assert content == "结论：9.8更大"  # blank lines after </think> dropped
     assert reason == "stop"
     assert last.completion_tokens == len(out)
+    assert last.thinking_tokens == out.index(think_token_ids(tok)[1]) + 1  # through </think>
     assert last.response == tok.decode(out[:-1], skip_special_tokens=False)
 
 
