@@ -1,0 +1,51 @@
+"""The KubeRay RayService manifest: its serveConfigV2 is the reference graph, and it validates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ray
+import yaml
+from ray.serve.schema import ServeDeploySchema
+
+from serve.config import AppConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "deployments/rayservice.yaml").read_text())
+
+
+def test_serve_config_validates_with_ray_serve_and_the_app_config():
+    doc = manifest()
+    assert (doc["apiVersion"], doc["kind"]) == ("ray.io/v1", "RayService")
+    schema = ServeDeploySchema.model_validate(yaml.safe_load(doc["spec"]["serveConfigV2"]))
+    assert schema.applications
+    for app in schema.applications:
+        config = AppConfig.model_validate(app.args)
+        names = {d.name for d in app.deployments}
+        assert names == {config.deployment_name(r) for r in config.roles} | {"Ingress"}
+
+
+def test_serve_config_is_the_reference_graph():
+    serve_config = yaml.safe_load(manifest()["spec"]["serveConfigV2"])
+    graph = yaml.safe_load((ROOT / "deployments/graph.yaml").read_text())
+    by_name = {a["name"]: a for a in graph["applications"]}
+    for app in serve_config["applications"]:
+        assert app["args"] == by_name[app["name"]]["args"]
+        assert app["deployments"] == by_name[app["name"]]["deployments"]
+    assert serve_config == graph  # and nothing else differs either
+
+
+def test_cluster_has_a_gpu_worker_group_and_a_head_without_gpus():
+    cluster = manifest()["spec"]["rayClusterConfig"]
+    assert cluster["rayVersion"] == ray.__version__  # the image's Ray must match the project's
+    assert cluster["authOptions"] == {"mode": "token"}
+    assert cluster["headGroupSpec"]["rayStartParams"]["num-gpus"] == "0"
+    gpus = [int(c["resources"]["limits"].get("nvidia.com/gpu", 0))
+            for group in cluster["workerGroupSpecs"]
+            for c in group["template"]["spec"]["containers"]]
+    assert gpus and min(gpus) >= 1
+    for group in cluster["workerGroupSpecs"]:
+        assert group["minReplicas"] <= group["replicas"] <= group["maxReplicas"]
