@@ -170,7 +170,8 @@ def bench(
         console.print(f"results → {json_out}")
     if plot_out:
         try:
-            plot(summaries, plot_out, title=f"triserve bench · {where} · {core.base_url}")
+            plot(summaries, plot_out, title=f"triserve bench · {where} · "
+                 f"{'closed' if closed else 'open'} loop")
         except PlotUnavailable as exc:
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None

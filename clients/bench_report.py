@@ -66,30 +66,35 @@ class LiveProgress:
         self._progress.update(self._task, advance=1, stats=stats)
 
 
-def _ms(dist: dict, key: str) -> str:
-    value = dist.get(key)
-    return "–" if value is None else f"{value * 1000:.0f}"
+def _num(value, scale: float = 1.0, digits: int = 0) -> str:
+    return "–" if value is None else f"{value * scale:.{digits}f}"
+
+
+# (label, how to read it from a level's summary): one row a metric, one column a load level, so
+# that a sweep of several levels still fits a terminal.
+_ROWS = [
+    ("completed", lambda s: str(s["requests"]["completed"])),
+    ("refused (503)", lambda s: str(s["requests"]["rejected_503"])),
+    ("failed", lambda s: str(s["requests"]["failed"])),
+    ("requests/s", lambda s: _num(s["request_throughput"], digits=2)),
+    ("output tokens/s", lambda s: _num(s["output_throughput"], digits=1)),
+    ("goodput req/s", lambda s: _num(s["goodput"], digits=2) if s["slo"] else "–"),
+    *((f"{name} {q} ms", (lambda k, q: lambda s: _num(s[k][q], 1000))(key, q))
+      for name, key in (("TTFT", "ttft_s"), ("TPOT", "tpot_s"), ("ITL", "itl_s"),
+                        ("E2E", "e2e_s"))
+      for q in ("p50", "p90", "p99")),
+]
 
 
 def summary_table(summaries: list[dict]) -> Table:
-    open_loop = summaries and summaries[0]["mode"] == "open"
+    open_loop = bool(summaries) and summaries[0]["mode"] == "open"
     table = Table(title="triserve bench", title_justify="left")
-    table.add_column("req/s in" if open_loop else "users", justify="right")
-    for name in ("ok", "503", "errors", "req/s", "tok/s", "goodput",
-                 "TTFT p50/p90/p99 ms", "TPOT p50/p99 ms", "ITL p99 ms", "E2E p50/p90/p99 ms"):
-        table.add_column(name, justify="right")
+    table.add_column("req/s offered" if open_loop else "users", style="bold")
     for s in summaries:
-        r = s["requests"]
-        ttft, tpot, e2e = s["ttft_s"], s["tpot_s"], s["e2e_s"]
-        table.add_row(
-            f"{s['level']:g}", str(r["completed"]), str(r["rejected_503"]), str(r["failed"]),
-            f"{s['request_throughput']:.2f}", f"{s['output_throughput']:.1f}",
-            f"{s['goodput']:.2f}" if s["slo"] else "–",
-            "/".join(_ms(ttft, k) for k in ("p50", "p90", "p99")),
-            "/".join(_ms(tpot, k) for k in ("p50", "p99")),
-            _ms(s["itl_s"], "p99"),
-            "/".join(_ms(e2e, k) for k in ("p50", "p90", "p99")),
-        )
+        table.add_column(f"{s['level']:g}", justify="right")
+    for label, read in _ROWS:
+        table.add_row(label, *(read(s) for s in summaries),
+                      end_section=label in ("failed", "goodput req/s"))
     return table
 
 
@@ -116,10 +121,12 @@ def plot(summaries: list[dict], path: Path, title: str) -> None:
     xlabel = ("requests/s offered (Poisson)" if summaries[0]["mode"] == "open"
               else "concurrent users (closed loop)")
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
-    panels = (("ttft_s", "TTFT (ms)"), ("tpot_s", "TPOT (ms/token)"), ("e2e_s", "end to end (ms)"))
-    for ax, (key, label) in zip(axes.flat, panels):
+    panels = (("ttft_s", "TTFT (s)", 1), ("tpot_s", "TPOT (ms/token)", 1000),
+              ("e2e_s", "end to end (s)", 1))
+    for ax, (key, label, scale) in zip(axes.flat, panels):
         for q, style in (("p50", "o-"), ("p90", "s--"), ("p99", "^:")):
-            ys = [s[key][q] * 1000 if s[key][q] is not None else float("nan") for s in summaries]
+            ys = [s[key][q] * scale if s[key][q] is not None else float("nan")
+                  for s in summaries]
             ax.plot(x, ys, style, label=q)
         ax.set_ylabel(label)
         ax.set_ylim(bottom=0)
@@ -144,7 +151,8 @@ def plot(summaries: list[dict], path: Path, title: str) -> None:
         if len(x) > 2 and min(x) > 0 and max(x) / min(x) >= 8:
             ax.set_xscale("log", base=2)
             ax.set_xticks(x, [f"{v:g}" for v in x])
-    fig.suptitle(title)
+    counts = ", ".join(str(s["requests"]["total"]) for s in summaries)
+    fig.suptitle(f"{title}\nrequests measured per level: {counts}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,10 +1,10 @@
-"""The real engine: a transformers causal LM decoded step by step with a left-padded batch.
+"""The real engine: a transformers causal LM decoded step by step in a left-padded batch.
 
 Why not `model.generate`: it applies one set of sampling parameters to the whole batch and
 returns only when the longest request is done. Here each row samples with its own parameters
-and seed, and a row that finishes (EOS, stop string, its own `max_new_tokens`) leaves the batch
-at once, its KV cache rows dropped, so the others decode faster and it is answered without
-waiting for them.
+and seed (serve/sampling.py), requests join the running batch at the next step, and a row that
+finishes (EOS, stop string, its own `max_new_tokens`) leaves it at once, its KV cache rows
+dropped, so it is answered without waiting for the others (serve/continuous.py).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import tempfile
 from typing import Iterator
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from serve.continuous import ContinuousBatcher
 from serve.engine import Engine, build_messages, resolve_sampling, uses_raw_prompt
 from serve.errors import InvalidRequest
 from serve.generation import Chunk, GenerationRequest, PreparedRequest
+from serve.packed_linear import can_pack, pack_linears
 from serve.reasoning import think_token_ids
-from serve.sampling import RowSampler, sample_next
-from serve.sequence import SequenceState
 from serve.sources import converted_dir, resolve
 
 logger = logging.getLogger("triserve.engine")
@@ -33,28 +33,47 @@ _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torc
 
 class HFEngine(Engine):
     def start(self) -> None:
-        cfg = self.config
-        if cfg.torch_threads:
-            torch.set_num_threads(cfg.torch_threads)
-        cuda = torch.cuda.is_available()
-        self.device = torch.device("cuda" if cfg.device == "cuda" or (cfg.device == "auto" and cuda) else "cpu")
-        if cfg.dtype == "auto":
-            self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
-        else:
-            self.dtype = _DTYPES[cfg.dtype]
         path, gguf_file = self._local_files()
         kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-        self.tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=self.dtype, **kwargs)
-        self.model.to(self.device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=self._dtype(self._device()), **kwargs)
         if gguf_file:
-            self._save_converted(path, gguf_file)
-        tok = self.tokenizer
-        self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        eos = self.model.generation_config.eos_token_id
-        self.eos_ids = {tok.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
-        self.think_ids = think_token_ids(tok)
+            self._save_converted(model, tokenizer, path, gguf_file)
+        self.adopt(model, tokenizer)
         logger.info("loaded %s on %s (%s)", self.model_id, self.device, self.dtype)
+
+    def adopt(self, model, tokenizer) -> None:
+        """Serve an already built model (what `start` loads; benchmarks pass random-weight ones).
+
+        Example::
+
+            engine = HFEngine(RoleConfig.model_validate({"model": {"source": "local", "path": "-"}}))
+            engine.adopt(AutoModelForCausalLM.from_config(config), tokenizer)
+        """
+        if self.config.torch_threads:
+            torch.set_num_threads(self.config.torch_threads)
+        self.device = self._device()
+        self.dtype = self._dtype(self.device)
+        self.model = model.to(self.device, self.dtype).eval()
+        if can_pack(self.device, self.dtype):
+            pack_linears(self.model)
+        self.tokenizer = tokenizer
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        eos = model.generation_config.eos_token_id
+        self.eos_ids = {tokenizer.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
+        self.think_ids = think_token_ids(tokenizer)
+        batching = self.config.batching
+        self.batcher = ContinuousBatcher(self, batching.max_batch_size, join=batching.continuous)
+
+    def _device(self) -> torch.device:
+        want = self.config.device
+        cuda = torch.cuda.is_available()
+        return torch.device("cuda" if want == "cuda" or (want == "auto" and cuda) else "cpu")
+
+    def _dtype(self, device: torch.device) -> torch.dtype:
+        if self.config.dtype == "auto":
+            return torch.bfloat16 if device.type == "cuda" else torch.float32
+        return _DTYPES[self.config.dtype]
 
     def _local_files(self) -> tuple[str, str | None]:
         local = resolve(self.config.model)
@@ -65,7 +84,7 @@ class HFEngine(Engine):
             return str(converted), None
         return local.path, local.gguf_file
 
-    def _save_converted(self, path: str, gguf_file: str) -> None:
+    def _save_converted(self, model, tokenizer, path: str, gguf_file: str) -> None:
         """Keep a safetensors copy of a dequantised GGUF model: the next start loads in a blink."""
         from serve.sources import LocalModel
 
@@ -76,10 +95,10 @@ class HFEngine(Engine):
             tmp = tempfile.mkdtemp(dir=target.parent, prefix=".tmp-")
             # The weights were dequantised on load; drop the GGUF marker so they save as plain
             # safetensors.
-            self.model.hf_quantizer = None
-            self.model.config.__dict__.pop("quantization_config", None)
-            self.model.save_pretrained(tmp)
-            self.tokenizer.save_pretrained(tmp)
+            model.hf_quantizer = None
+            model.config.__dict__.pop("quantization_config", None)
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
             os.rename(tmp, target)  # atomic; a replica that converted at the same time loses
         except Exception as exc:  # an optimisation only: never fail a start over it
             logger.warning("kept no converted copy of %s: %s", gguf_file, exc)
@@ -129,39 +148,12 @@ class HFEngine(Engine):
 
     # ---- decoding ---------------------------------------------------------------------------
 
-    @torch.inference_mode()
     def generate(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
-        states = [SequenceState(r, self.tokenizer, self.think_ids, self.eos_ids) for r in batch]
-        samplers = [RowSampler(r.sampling, r.prompt_ids) for r in batch]
-        input_ids, mask = self._left_pad([r.prompt_ids for r in batch])
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache()
-        logits = self._forward(input_ids, mask, positions, cache, logits_to_keep=1)
-        next_pos = positions[:, -1] + 1
-        active = list(range(len(batch)))  # batch rows still decoding, in cache order
-        while active:
-            tokens = sample_next(logits, [samplers[i] for i in active])
-            out: list[Chunk | None] = [None] * len(batch)
-            keep = []
-            for j, i in enumerate(active):
-                state = states[i]
-                out[i] = state.cancel() if batch[i].cancelled.is_set() else state.add(tokens[j])
-                if not state.finished:
-                    keep.append(j)
-            yield out
-            if not keep:
-                return
-            if len(keep) < len(active):
-                index = torch.tensor(keep, device=self.device)
-                cache.batch_select_indices(index)
-                mask, next_pos = mask[index], next_pos[index]
-                active = [active[j] for j in keep]
-            step = torch.tensor([[tokens[j]] for j in keep], device=self.device)
-            mask = torch.cat([mask, mask.new_ones((len(keep), 1))], dim=1)
-            logits = self._forward(step, mask, next_pos[:, None], cache)
-            next_pos = next_pos + 1
+        """Joins `batch` to the running batch (serve/continuous.py); calls may overlap."""
+        return self.batcher.generate(batch)
 
-    def _forward(self, ids, mask, positions, cache, **kwargs) -> torch.Tensor:
+    def forward(self, ids, mask, positions, cache, **kwargs) -> torch.Tensor:
+        """One forward pass; the last position's logits as float32 [rows, vocab]."""
         out = self.model(
             input_ids=ids,
             attention_mask=mask,
@@ -172,7 +164,7 @@ class HFEngine(Engine):
         )
         return out.logits[:, -1, :].float()
 
-    def _left_pad(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    def left_pad(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(prompts), width), dtype=torch.long)
@@ -186,6 +178,7 @@ class HFEngine(Engine):
             torch.cuda.synchronize(self.device)  # surfaces a broken CUDA context
 
     def shutdown(self) -> None:
+        self.batcher.stop()
         self.model = None
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import AsyncIterator
 
 from ray import serve
@@ -24,6 +25,9 @@ from serve.metrics import RoleMetrics
 logger = logging.getLogger("ray.serve")
 
 _DONE = object()
+# Batches in flight at once. The HF engine merges them into one running batch (requests join at
+# the next decode step: serve/continuous.py); each waits on it in a thread of its own.
+_GROUPS_IN_FLIGHT = 16
 
 
 @serve.deployment(max_ongoing_requests=32, health_check_period_s=10, health_check_timeout_s=30)
@@ -33,6 +37,7 @@ class ModelServer:
         self.config = RoleConfig.model_validate(config)
         self.engine = build_engine(self.config)
         self.engine.start()
+        self._decode_threads = ThreadPoolExecutor(_GROUPS_IN_FLIGHT, thread_name_prefix="decode")
         batching = self.config.batching
         self._batched.set_max_batch_size(batching.max_batch_size)
         self._batched.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
@@ -69,7 +74,9 @@ class ModelServer:
         finally:
             prepared.cancelled.set()  # the caller went away or we are done: free its batch row
 
-    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
+    @serve.batch(
+        max_batch_size=8, batch_wait_timeout_s=0.01, max_concurrent_batches=_GROUPS_IN_FLIGHT
+    )
     async def _batched(self, batch: list[PreparedRequest]) -> AsyncIterator[list]:
         loop = asyncio.get_running_loop()
         steps: asyncio.Queue = asyncio.Queue()
@@ -83,7 +90,7 @@ class ModelServer:
             finally:
                 loop.call_soon_threadsafe(steps.put_nowait, _DONE)
 
-        worker = loop.run_in_executor(None, decode)
+        worker = loop.run_in_executor(self._decode_threads, decode)
         finished = [False] * len(batch)
         self.counters["running"] += len(batch)
         self.metrics.batch_size.observe(len(batch))

@@ -45,26 +45,41 @@ def sample_next(logits: torch.Tensor, rows: list[RowSampler]) -> list[int]:
     _penalise(logits, rows)
     choice = logits.argmax(dim=-1)
     sampled = [i for i, r in enumerate(rows) if not r.params.greedy]
-    if sampled:
-        idx = torch.tensor(sampled, device=logits.device)
-        params = [rows[i].params for i in sampled]
-        temps = torch.tensor([p.temperature for p in params], device=logits.device)
-        scaled = logits[idx] / temps[:, None]
-        if any(p.top_k or p.top_p < 1.0 or p.min_p > 0.0 for p in params):
-            values, order = scaled.sort(dim=-1, descending=True)
-            probs = _truncate(values.softmax(dim=-1), params)
-        else:
-            order = None
-            probs = scaled.softmax(dim=-1)
-        cdf = probs.cumsum(dim=-1)
-        u = torch.cat([torch.rand(1, generator=rows[i].generator) for i in sampled]).to(cdf)
-        pick = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).clamp(max=cdf.shape[-1] - 1)
-        tokens = order.gather(1, pick) if order is not None else pick
-        choice[idx] = tokens[:, 0]
+    # Rows that truncate (top-k/top-p/min-p) sample from sorted probabilities, the others from
+    # the vocabulary order; each row always takes its own path, whatever its batch-mates do, so
+    # that the same seed gives the same tokens alone or batched.
+    truncating = [i for i in sampled if _truncates(rows[i].params)]
+    plain = [i for i in sampled if not _truncates(rows[i].params)]
+    for group, truncate in ((plain, False), (truncating, True)):
+        if group:
+            choice[torch.tensor(group, device=logits.device)] = _draw(logits, rows, group, truncate)
     out = choice.tolist()
     for row, token in zip(rows, out):
         row.observe(token)
     return out
+
+
+def _truncates(p: SamplingParams) -> bool:
+    return bool(p.top_k) or p.top_p < 1.0 or p.min_p > 0.0
+
+
+def _draw(logits: torch.Tensor, rows: list[RowSampler], group: list[int], truncate: bool) -> torch.Tensor:
+    """Inverse-CDF sampling for the rows in `group`, each with its own temperature and draw."""
+    idx = torch.tensor(group, device=logits.device)
+    params = [rows[i].params for i in group]
+    temps = torch.tensor([p.temperature for p in params], device=logits.device)
+    scaled = logits[idx] / temps[:, None]
+    if truncate:
+        values, order = scaled.sort(dim=-1, descending=True)
+        probs = _truncate(values.softmax(dim=-1), params)
+    else:
+        order = None
+        probs = scaled.softmax(dim=-1)
+    cdf = probs.cumsum(dim=-1)
+    u = torch.cat([torch.rand(1, generator=rows[i].generator) for i in group]).to(cdf)
+    pick = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).clamp(max=cdf.shape[-1] - 1)
+    tokens = order.gather(1, pick) if order is not None else pick
+    return tokens[:, 0]
 
 
 def _truncate(probs: torch.Tensor, params: list[SamplingParams]) -> torch.Tensor:

@@ -1,0 +1,245 @@
+"""Continuous batching for the HF engine: one decode loop per replica, which requests join at the
+next step and leave the step they finish.
+
+Ray Serve's `@serve.batch` groups requests that arrive together and calls `HFEngine.generate`
+once per group, with several groups in flight. Each group's requests join the running batch at
+the next decode step instead of waiting for the groups before them to finish, so a replica under
+steady load keeps its batch full (closed-loop clients otherwise split into half-full batches that
+take turns).
+
+The running batch is left-padded: every row's KV cache ends at the same column. Rows that join
+are prefilled together, then their cache (or the running one) is padded on the left to the longer
+of the two and the two are stacked; decoding stays one forward pass for all rows, each with its
+own positions and attention mask. A row that finishes is dropped from the cache at once, and
+columns that no remaining row uses are cut from the left.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+import torch
+import torch.nn.functional as F
+
+from serve.generation import Chunk, PreparedRequest
+from serve.sampling import RowSampler, sample_next
+from serve.sequence import SequenceState
+
+if TYPE_CHECKING:
+    from serve.hf_engine import HFEngine
+
+logger = logging.getLogger("triserve.engine")
+
+_END = object()
+
+
+class _Ticket:
+    """One `generate` call: its requests, and a queue of the steps produced for them."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.steps: queue.SimpleQueue = queue.SimpleQueue()
+        self.open = size  # rows not finished yet
+
+
+@dataclass(eq=False)
+class _Row:
+    ticket: _Ticket
+    slot: int  # the request's index in its ticket's batch
+    req: PreparedRequest
+    state: SequenceState
+    sampler: RowSampler
+
+
+class ContinuousBatcher:
+    """The decode loop of one engine, on its own thread (started at the first request).
+
+    `max_rows` caps the rows decoded together (the role's `batching.max_batch_size`); with
+    `join=False` a group waits until the running batch is empty (run-to-completion batching,
+    kept to measure against)."""
+
+    def __init__(self, engine: "HFEngine", max_rows: int, join: bool = True):
+        self.engine = engine
+        self.max_rows = max_rows
+        self.join = join
+        self.pending: deque[_Row] = deque()
+        self.cond = threading.Condition()
+        self.thread: threading.Thread | None = None
+        self.stopped = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.rows: list[_Row] = []
+        self.cache = None  # a DynamicCache over self.rows, in order
+        self.mask: torch.Tensor | None = None  # [rows, columns] 1 where a row has a token
+        self.next_pos: torch.Tensor | None = None  # [rows] the position of each row's next token
+        self.logits: torch.Tensor | None = None  # [rows, vocab] for the token to sample now
+
+    # ---- the callers' side ------------------------------------------------------------------
+
+    def generate(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
+        """The engine contract's `generate`, for a group that joins the running batch."""
+        ticket = _Ticket(len(batch))
+        engine = self.engine
+        rows = [
+            _Row(ticket, i, req, SequenceState(req, engine.tokenizer, engine.think_ids, engine.eos_ids),
+                 RowSampler(req.sampling, req.prompt_ids))
+            for i, req in enumerate(batch)
+        ]
+        with self.cond:
+            if self.stopped:
+                raise RuntimeError("the engine has shut down")
+            self.pending.extend(rows)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._loop, name="decode", daemon=True)
+                self.thread.start()
+            self.cond.notify()
+        try:
+            while (item := ticket.steps.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            for req in batch:  # the caller left early: its rows finish at the next step
+                req.cancelled.set()
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify()
+
+    # ---- the loop ---------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self.cond:
+                while not (self.pending or self.rows or self.stopped):
+                    self.cond.wait()
+                if self.stopped:
+                    self._fail_all(RuntimeError("the engine has shut down"))
+                    return
+                joining = self._take_joining()
+            try:
+                with torch.inference_mode():
+                    self._step(joining)
+            except BaseException as exc:  # every caller of this batch gets the error
+                self._fail(exc, self.rows + joining)
+                self._reset()
+
+    def _take_joining(self) -> list[_Row]:
+        """Rows that join now (cancelled ones too: they are answered without a prefill)."""
+        joining = [r for r in self.pending if r.req.cancelled.is_set()]
+        if joining:
+            self.pending = deque(r for r in self.pending if not r.req.cancelled.is_set())
+        room = self.max_rows - len(self.rows)
+        if not self.join and self.rows:
+            room = 0
+        while self.pending and room > 0:
+            joining.append(self.pending.popleft())
+            room -= 1
+        return joining
+
+    def _step(self, joining: list[_Row]) -> None:
+        out: dict[_Ticket, list[Chunk | None]] = {}
+
+        def emit(row: _Row, chunk: Chunk | None) -> None:
+            out.setdefault(row.ticket, [None] * row.ticket.size)[row.slot] = chunk
+            if chunk is not None and chunk.finish_reason:
+                row.ticket.open -= 1
+
+        live = []
+        for row in joining:
+            if row.req.cancelled.is_set():
+                emit(row, row.state.cancel())
+            else:
+                live.append(row)
+        if live:
+            self._admit(live)
+        keep: list[int] = []
+        tokens: list[int] = []
+        if self.rows:
+            tokens = sample_next(self.logits, [r.sampler for r in self.rows])
+            for j, row in enumerate(self.rows):
+                cancelled = row.req.cancelled.is_set()
+                emit(row, row.state.cancel() if cancelled else row.state.add(tokens[j]))
+                if not row.state.finished:
+                    keep.append(j)
+        for ticket, step in out.items():
+            ticket.steps.put(step)
+            if ticket.open == 0:
+                ticket.steps.put(_END)
+        if len(keep) < len(self.rows):
+            self._select(keep)
+        if self.rows:
+            self._decode([tokens[j] for j in keep])
+
+    # ---- the running batch ------------------------------------------------------------------
+
+    def _admit(self, rows: list[_Row]) -> None:
+        """Prefill the joining rows together, then stack them under the running ones."""
+        from transformers import DynamicCache
+
+        engine = self.engine
+        ids, mask = engine.left_pad([r.req.prompt_ids for r in rows])
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache()
+        logits = engine.forward(ids, mask, positions, cache, logits_to_keep=1)
+        next_pos = positions[:, -1] + 1
+        if not self.rows:
+            self.rows, self.cache, self.mask, self.next_pos, self.logits = rows, cache, mask, next_pos, logits
+            return
+        have, new = self.mask.shape[1], mask.shape[1]
+        width = max(have, new)
+        for old_layer, new_layer in zip(self.cache.layers, cache.layers):
+            old_layer.keys = torch.cat([_pad_left(old_layer.keys, width - have), _pad_left(new_layer.keys, width - new)])
+            old_layer.values = torch.cat(
+                [_pad_left(old_layer.values, width - have), _pad_left(new_layer.values, width - new)]
+            )
+        self.mask = torch.cat([F.pad(self.mask, (width - have, 0)), F.pad(mask, (width - new, 0))])
+        self.next_pos = torch.cat([self.next_pos, next_pos])
+        self.logits = torch.cat([self.logits, logits])
+        self.rows = self.rows + rows
+
+    def _select(self, keep: list[int]) -> None:
+        """Drop finished rows; cut the columns that only they used."""
+        self.rows = [self.rows[j] for j in keep]
+        if not keep:
+            self._reset()
+            return
+        index = torch.tensor(keep, device=self.mask.device)
+        self.cache.batch_select_indices(index)
+        self.mask, self.next_pos = self.mask[index], self.next_pos[index]
+        first = int(self.mask.any(dim=0).int().argmax())  # the first column any row uses
+        if first > 0:
+            for layer in self.cache.layers:
+                layer.keys = layer.keys[:, :, first:]
+                layer.values = layer.values[:, :, first:]
+            self.mask = self.mask[:, first:]
+
+    def _decode(self, tokens: list[int]) -> None:
+        engine = self.engine
+        step = torch.tensor(tokens, device=self.mask.device)[:, None]
+        self.mask = torch.cat([self.mask, self.mask.new_ones((len(tokens), 1))], dim=1)
+        self.logits = engine.forward(step, self.mask, self.next_pos[:, None], self.cache)
+        self.next_pos = self.next_pos + 1
+
+    # ---- failures ---------------------------------------------------------------------------
+
+    def _fail(self, exc: BaseException, rows: list[_Row]) -> None:
+        for ticket in {r.ticket for r in rows}:
+            ticket.steps.put(exc)
+
+    def _fail_all(self, exc: BaseException) -> None:
+        self._fail(exc, self.rows + list(self.pending))
+        self.pending.clear()
+        self._reset()
+
+
+def _pad_left(kv: torch.Tensor, n: int) -> torch.Tensor:
+    """[batch, heads, columns, dim] with n zero columns added on the left."""
+    return F.pad(kv, (0, 0, n, 0)) if n else kv
