@@ -5,9 +5,11 @@ request when the last one ends) and an open loop (Poisson arrivals at a set rate
     run = asyncio.run(run_level(target, core, picker, spec, timeout=600))
     run.outcomes                  # the measured requests (those started after the warm-up)
 
-Requests that start during the warm-up are sent but not measured. The measured window starts when
-the warm-up ends; no request starts after it closes (the duration is up, or the request count is
-reached), and the run waits for the requests in flight to finish, each bounded by `timeout`.
+The warm-up sends the same load for `warmup_s` seconds and waits for all of it to finish; only then
+does the measured window start, so that the window holds measured requests only (a warm-up
+request still running inside it would do unmeasured work there, and throughput would read low).
+No request starts after the window closes (the duration is up, or the request count is reached);
+the run waits for the requests in flight, each bounded by `timeout`.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class LevelRun:
 
     @property
     def wall_s(self) -> float:
-        """From the end of the warm-up until the last measured request finished."""
+        """From the start of the measured window until its last request finished."""
         if not self.outcomes:
             return 0.0
         return max(o.end for o in self.outcomes) - self.window_start
@@ -61,86 +63,84 @@ class LevelRun:
 Progress = Callable[[Outcome, bool], None]  # (outcome, measured)
 
 
-class _Window:
-    """Decides, at each launch, whether a request may start and whether it is measured."""
+class _Phase:
+    """Warm-up or measured: whether a request may still start at a given time."""
 
-    def __init__(self, spec: LoadSpec, t0: float):
-        self.spec = spec
-        self.start = t0 + spec.warmup_s
+    def __init__(self, start: float, duration_s: float | None, requests: int | None):
+        self.start, self.duration_s, self.requests = start, duration_s, requests
         self.issued = 0
 
-    def admit(self, now: float) -> bool | None:
-        """True: start a measured request; False: a warm-up one; None: stop."""
-        if now < self.start:
-            return False
-        if self.spec.requests is not None:
-            if self.issued >= self.spec.requests:
-                return None
-        elif now >= self.start + self.spec.duration_s:
-            return None
-        self.issued += 1
-        return True
+    def admit(self, at: float) -> bool:
+        if self.requests is not None:
+            ok = self.issued < self.requests
+        else:
+            ok = at < self.start + self.duration_s
+        self.issued += ok
+        return ok
 
 
 async def run_level(target: Target, core: Core, picker: PromptPicker, spec: LoadSpec,
                     timeout: float, progress: Progress | None = None) -> LevelRun:
-    """Runs one load level and returns its measured outcomes."""
+    """Runs one load level (its warm-up, then the measured window); returns what was measured."""
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
                                  limits=limits) as http:
-        window = _Window(spec, time.perf_counter())
-        run = LevelRun(spec, window.start)
+        run = LevelRun(spec, 0.0)
 
-        async def one(measured: bool) -> None:
-            outcome = await target.send(http, core, picker.next())
-            if measured:
-                run.outcomes.append(outcome)
-            else:
-                run.warmup_sent += 1
-            if progress:
-                progress(outcome, measured)
+        def sender(measured: bool):
+            async def one() -> None:
+                outcome = await target.send(http, core, picker.next())
+                if measured:
+                    run.outcomes.append(outcome)
+                else:
+                    run.warmup_sent += 1
+                if progress:
+                    progress(outcome, measured)
+            return one
 
-        if spec.mode == "closed":
-            await _closed(spec, window, one)
-        else:
-            await _open(spec, window, one)
+        drive = _closed if spec.mode == "closed" else _open
+        if spec.warmup_s > 0:
+            await drive(spec, _Phase(time.perf_counter(), spec.warmup_s, None), sender(False),
+                        seed=spec.seed + 7919)  # not the measured arrivals again
+        phase = _Phase(time.perf_counter(), spec.duration_s, spec.requests)
+        run.window_start = phase.start
+        await drive(spec, phase, sender(True), seed=spec.seed)
         return run
 
 
-async def _closed(spec: LoadSpec, window: _Window, one) -> None:
+async def _closed(spec: LoadSpec, phase: _Phase, one, seed: int) -> None:
     async def user() -> None:
-        while (measured := window.admit(time.perf_counter())) is not None:
-            await one(measured)
+        while phase.admit(time.perf_counter()):
+            await one()
 
     await asyncio.gather(*(user() for _ in range(int(spec.level))))
 
 
-async def _open(spec: LoadSpec, window: _Window, one) -> None:
-    rng = random.Random(spec.seed)
+async def _open(spec: LoadSpec, phase: _Phase, one, seed: int) -> None:
+    rng = random.Random(seed)
     cap = asyncio.Semaphore(spec.max_concurrency) if spec.max_concurrency else None
     tasks: set[asyncio.Task] = set()
-    due = window.start - spec.warmup_s
+    due = phase.start
 
-    async def bounded(measured: bool) -> None:
+    async def bounded() -> None:
         try:
-            await one(measured)
+            await one()
         finally:
             if cap:
                 cap.release()
 
     while True:
-        # Arrival times on an absolute schedule: a slow event loop does not thin the load.
+        # Arrival times on an absolute schedule: a slow event loop does not thin the load. Judged
+        # by the scheduled time, so a seed gives the same arrivals on a slow machine too.
         due += rng.expovariate(spec.level)
-        # Judged by the scheduled time, so a seed gives the same arrivals on a slow machine too.
-        measured = window.admit(due)
-        if measured is None:
+        if not phase.admit(due):
             break
         now = time.perf_counter()
         if due > now:
             await asyncio.sleep(due - now)
         if cap:
             await cap.acquire()
-        task = asyncio.create_task(bounded(measured))
+        task = asyncio.create_task(bounded())
         tasks.add(task)
         task.add_done_callback(tasks.discard)
     if tasks:

@@ -53,6 +53,8 @@ class LiveProgress:
             c["warmup"] += 1
             self._progress.update(self._task, stats=f"warming up ({c['warmup']} sent)")
             return
+        if not (c["ok"] or c["rejected"] or c["errors"]):
+            self._since = outcome.start  # rates over the measured window, not the warm-up
         if outcome.ok:
             c["ok"] += 1
             c["tokens"] += outcome.output_tokens

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
+import time
 
 import pytest
 
-from clients.bench_load import LevelRun, LoadSpec, _closed, _open, _Window
+from clients.bench_load import LevelRun, LoadSpec, run_level
 from clients.bench_prompts import PromptFileError, PromptPicker, load_prompts, synthetic_prompts
 from clients.bench_stats import Slo, percentile, summarize
 from clients.bench_targets import Channel, Outcome
@@ -52,34 +53,58 @@ def test_picker_order_is_seeded():
     assert order != [other.next().id for _ in range(20)] and len(set(order)) > 1
 
 
-def _schedule(spec: LoadSpec, loop) -> list[bool]:
-    """Runs a load shape with a request that takes 10 ms; returns each launch's `measured`."""
-    launched: list[bool] = []
+class Timer:
+    """Stands in for a route: each request takes `seconds`; it notes starts, ends, concurrency."""
 
-    async def one(measured: bool) -> None:
-        launched.append(measured)
-        await asyncio.sleep(0.01)
+    def __init__(self, seconds: float):
+        self.seconds, self.in_flight, self.most = seconds, 0, 0
+        self.sent: list[Outcome] = []
 
-    async def main():
-        import time
-        await loop(spec, _Window(spec, time.perf_counter()), one)
+    async def send(self, http, core, prompt) -> Outcome:
+        out = Outcome(prompt.id, time.perf_counter())
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        await asyncio.sleep(self.seconds)
+        self.in_flight -= 1
+        out.end = time.perf_counter()
+        self.sent.append(out)
+        return out
 
-    asyncio.run(main())
-    return launched
+
+def _run(spec: LoadSpec, seconds: float = 0.01) -> tuple[LevelRun, Timer]:
+    timer = Timer(seconds)
+    run = asyncio.run(run_level(timer, None, PromptPicker(load_prompts(), 0), spec, timeout=5))
+    return run, timer
 
 
-def test_closed_loop_request_count_after_warmup():
-    launched = _schedule(LoadSpec("closed", 3, requests=12, warmup_s=0.05), _closed)
-    assert launched.count(True) == 12 and launched.count(False) >= 3
-    assert launched[:3] == [False] * 3  # every user starts in the warm-up
+def test_closed_loop_warms_up_then_measures_a_request_count():
+    run, timer = _run(LoadSpec("closed", 3, requests=12, warmup_s=0.1), seconds=0.03)
+    assert len(run.outcomes) == 12 and run.warmup_sent >= 3 and timer.most == 3
+    warmup = [o for o in timer.sent if o not in run.outcomes]
+    # The window holds measured requests only: the warm-up has finished when it starts.
+    assert max(o.end for o in warmup) <= run.window_start <= min(o.start for o in run.outcomes)
+    assert run.wall_s == pytest.approx(max(o.end for o in run.outcomes) - run.window_start)
+
+
+def test_closed_loop_duration_starts_nothing_after_the_window():
+    run, _ = _run(LoadSpec("closed", 2, duration_s=0.3), seconds=0.05)
+    assert run.warmup_sent == 0 and 4 <= len(run.outcomes) <= 14
+    assert all(o.start - run.window_start < 0.3 for o in run.outcomes)
 
 
 def test_open_loop_arrivals_are_poisson_and_seeded():
     spec = LoadSpec("open", 200, duration_s=0.5, seed=11)
-    first, again = _schedule(spec, _open), _schedule(spec, _open)
-    assert len(first) == len(again)  # judged on the schedule, not on how fast the loop ran
-    assert 70 < len(first) < 130  # 100 expected; Poisson sd 10
-    assert len(_schedule(LoadSpec("open", 200, duration_s=0.5, seed=12), _open)) != len(first)
+    first, again = _run(spec)[0], _run(spec)[0]
+    # Judged on the schedule, not on how fast the loop ran: the same count every time.
+    assert len(first.outcomes) == len(again.outcomes)
+    assert 70 < len(first.outcomes) < 130  # 100 expected; Poisson sd 10
+    assert len(_run(LoadSpec("open", 200, duration_s=0.5, seed=12))[0].outcomes) != len(
+        first.outcomes)
+
+
+def test_open_loop_cap_on_requests_in_flight():
+    run, timer = _run(LoadSpec("open", 500, requests=40, max_concurrency=3), seconds=0.02)
+    assert len(run.outcomes) == 40 and timer.most == 3
 
 
 def test_load_spec_is_checked():
