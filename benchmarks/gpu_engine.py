@@ -1,0 +1,182 @@
+"""The engine alone on the reference architectures, with random weights: tokens/s by batch size
+and time to first token, for Qwen2.5-3B (base and instruct share it) and Qwen3-4B in bf16.
+
+No download and no Ray: the configs are written here, the weights are random (speed does not
+depend on their values), and the tokenizer is a word-level one built on the spot over the full
+vocabulary, so a GPU machine that reaches no package index can run it as is.
+
+    python benchmarks/gpu_engine.py                  # on a GPU machine: both models, batch 1/8/32
+    python benchmarks/gpu_engine.py --tiny           # the same code on CPU, tiny models, seconds
+    python benchmarks/gpu_engine.py --models qwen3-4b --batches 1,8 --new-tokens 64
+
+Prints a table and one `JSON {...}` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# The reference models' config.json, architecture fields only (Qwen/Qwen2.5-3B, Qwen/Qwen3-4B).
+CONFIGS = {
+    "qwen2.5-3b": {
+        "model_type": "qwen2", "hidden_size": 2048, "intermediate_size": 11008,
+        "num_hidden_layers": 36, "num_attention_heads": 16, "num_key_value_heads": 2,
+        "max_position_embeddings": 32768, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+        "tie_word_embeddings": True, "use_sliding_window": False, "vocab_size": 151936,
+        "hidden_act": "silu", "bos_token_id": 151643, "eos_token_id": 151643,
+    },
+    "qwen3-4b": {
+        "model_type": "qwen3", "hidden_size": 2560, "intermediate_size": 9728,
+        "num_hidden_layers": 36, "num_attention_heads": 32, "num_key_value_heads": 8,
+        "head_dim": 128, "max_position_embeddings": 40960, "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0, "tie_word_embeddings": True, "use_sliding_window": False,
+        "vocab_size": 151936, "hidden_act": "silu", "attention_bias": False,
+        "bos_token_id": 151643, "eos_token_id": 151645,
+    },
+}
+
+# --tiny: the same architectures, shrunk so that CPU runs them in seconds.
+TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512}
+
+
+def build_config(name: str, tiny: bool):
+    from transformers import AutoConfig
+
+    fields = dict(CONFIGS[name])
+    if tiny:
+        fields.update(TINY, head_dim=16 if "head_dim" in fields else None)
+        fields = {k: v for k, v in fields.items() if v is not None}
+    # No EOS: random weights would stop at it by chance, and every row must decode its tokens.
+    fields["eos_token_id"] = None
+    model_type = fields.pop("model_type")
+    return AutoConfig.for_model(model_type, **fields)
+
+
+def word_tokenizer(vocab_size: int):
+    """A tokenizer over the whole vocabulary (`t0 t1 …`): the engine detokenizes every id."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {f"t{i}": i for i in range(vocab_size)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="t0"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="t0")
+
+
+def build_engine(name: str, args):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from serve.config import RoleConfig
+    from serve.hf_engine import HFEngine
+
+    config = build_config(name, args.tiny)
+    role = RoleConfig.model_validate({
+        "model": {"source": "local", "path": "(random weights)"}, "served_model_name": name,
+        "device": args.device, "dtype": args.dtype, "max_new_tokens_cap": 100_000,
+        "max_input_tokens": 100_000, **({"torch_threads": args.threads} if args.threads else {}),
+    })
+    engine = HFEngine(role)
+    device = engine._device()
+    torch.manual_seed(0)
+    with torch.device(device):  # random init straight on the device: no host copy of 8 GB
+        model = AutoModelForCausalLM.from_config(config, dtype=engine._dtype(device))
+    engine.adopt(model, word_tokenizer(config.vocab_size))
+    return engine, config
+
+
+def requests(engine, n: int, prompt_len: int, new_tokens: int, vocab: int):
+    import random
+
+    from serve.generation import PreparedRequest, SamplingParams
+
+    rng = random.Random(n)
+    return [PreparedRequest(request_id=str(i),
+                            prompt_ids=[rng.randrange(1, vocab) for _ in range(prompt_len)],
+                            sampling=SamplingParams(max_new_tokens=new_tokens, temperature=0.0))
+            for i in range(n)]
+
+
+def sync(engine) -> None:
+    import torch
+
+    if engine.device.type == "cuda":
+        torch.cuda.synchronize(engine.device)
+
+
+def measure(engine, vocab: int, n: int, args) -> dict:
+    """One batch of n: time to the first step (prefill + first token) and decode tokens/s."""
+    runs = []
+    for _ in range(args.reps):
+        batch = requests(engine, n, args.prompt_tokens, args.new_tokens, vocab)
+        sync(engine)
+        start = time.perf_counter()
+        first, tokens = None, 0
+        for step in engine.generate(batch):
+            if first is None:
+                sync(engine)
+                first = time.perf_counter() - start
+            tokens += sum(c.completion_tokens for c in step if c is not None and c.finish_reason)
+        sync(engine)
+        total = time.perf_counter() - start
+        runs.append((first, tokens, total))
+    first = statistics.median(r[0] for r in runs)
+    total = statistics.median(r[2] for r in runs)
+    tokens = runs[0][1]
+    decode = statistics.median((r[1] - n) / (r[2] - r[0]) for r in runs)  # after the first step
+    return {"batch": n, "ttft_s": round(first, 4), "decode_tok_s": round(decode, 1),
+            "overall_tok_s": round(tokens / total, 1), "tokens": tokens}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default="qwen2.5-3b,qwen3-4b")
+    ap.add_argument("--batches", default="1,8,32")
+    ap.add_argument("--prompt-tokens", type=int, default=128)
+    ap.add_argument("--new-tokens", type=int, default=128)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--dtype", default="bfloat16")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--tiny", action="store_true", help="tiny models on CPU: proves the script runs")
+    args = ap.parse_args()
+    if args.tiny:
+        args.device = "cpu" if args.device == "auto" else args.device
+        args.new_tokens = min(args.new_tokens, 16)
+        args.prompt_tokens = min(args.prompt_tokens, 32)
+        args.reps = min(args.reps, 2)
+
+    import torch
+
+    rows = []
+    for name in args.models.split(","):
+        engine, config = build_engine(name, args)
+        warm = requests(engine, 2, 8, 4, config.vocab_size)
+        for _ in engine.generate(warm):  # first-call allocations, kernel selection
+            pass
+        for n in (int(b) for b in args.batches.split(",")):
+            rows.append({"model": name, **measure(engine, config.vocab_size, n, args)})
+            print(rows[-1], flush=True)
+        engine.shutdown()
+        del engine
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() and args.device != "cpu" else "cpu"
+    out = {"benchmark": "gpu_engine", "device": device, "torch": torch.__version__,
+           "setting": vars(args), "rows": rows}
+    keys = list(rows[0])
+    print("  ".join(f"{k:>14}" for k in keys))
+    for r in rows:
+        print("  ".join(f"{r[k]!s:>14}" for k in keys))
+    print("JSON " + json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
