@@ -37,7 +37,7 @@ class Node:
     pid: int
     num_gpus: int
     num_cpus: int
-    root: str  # the cluster's --temp-dir; also what tells our processes from others
+    root: str  # the cluster's directory: this node's log and its own Ray temp dir live there
     args: list[str] = field(default_factory=list)  # role flags (--head ... or --address=...)
     fate_share: bool = True  # SIGTERM to the node if the starting process dies
     running: bool = True
@@ -46,6 +46,12 @@ class Node:
     @property
     def log(self) -> Path:
         return Path(self.root) / f"{self.name}.log"
+
+    @property
+    def temp_dir(self) -> str:
+        # One per node: nodes that start together in one temp dir race for the same socket and
+        # log file names, and one of them fails to register. Also what tells our pids from others.
+        return str(Path(self.root) / self.name)
 
     @classmethod
     def start(cls, name: str, root: str, gpus: int, cpus: int, args: list[str],
@@ -59,7 +65,7 @@ class Node:
         ports = [f"{flag}={free_port()}" for flag in _PORT_FLAGS]
         cmd = [ray_bin(), "start", "--block", *self.args, *ports, f"--node-name={self.name}",
                "--node-ip-address=127.0.0.1", f"--num-gpus={self.num_gpus}",
-               f"--num-cpus={self.num_cpus}", f"--temp-dir={self.root}",
+               f"--num-cpus={self.num_cpus}", f"--temp-dir={self.temp_dir}",
                "--object-store-memory=100000000", "--disable-usage-stats"]
         with open(self.log, "ab") as out:
             self._proc = subprocess.Popen(
@@ -72,7 +78,7 @@ class Node:
         """The exit status once the node's `ray start` has exited, else None."""
         if self._proc is not None:
             return self._proc.poll()
-        return None if _is_ours(self.pid, self.root) else -1
+        return None if _is_ours(self.pid, self.temp_dir) else -1
 
     def restart(self) -> None:
         self.stop(graceful=False)
@@ -83,7 +89,7 @@ class Node:
         if not self.running:
             return
         self.running = False
-        if self._proc is None and not _is_ours(self.pid, self.root):
+        if self._proc is None and not _is_ours(self.pid, self.temp_dir):
             return  # gone already, or the pid now belongs to someone else
         try:
             os.kill(self.pid, signal.SIGTERM if graceful else signal.SIGKILL)
@@ -167,14 +173,15 @@ def ensure_token() -> None:
 
 def _term_on_parent_death() -> None:
     # Runs in the child: SIGTERM when the parent dies, so a killed test run leaves no nodes.
+    # Linux means the parent *thread*: start fate-sharing nodes from a long-lived thread.
     if sys.platform.startswith("linux"):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _is_ours(pid: int, root: str) -> bool:
+def _is_ours(pid: int, temp_dir: str) -> bool:
     # A pid from a state file may have been reused: only a `ray start` with our temp dir counts.
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"start" in cmdline and f"--temp-dir={root}".encode() in cmdline
+    return b"start" in cmdline and f"--temp-dir={temp_dir}".encode() in cmdline

@@ -80,7 +80,8 @@ def test_replicas_hold_worker_gpus_scale_onto_a_new_node_and_survive_a_lost_one(
         assert all(r.node == "worker-3" and r.gpus == 1.0 for r in added), added
 
         # worker-1 crashes: its replicas come back on worker-3's free GPUs and all roles answer.
-        lost = {r.replica_id for r in model_replicas(cluster) if r.node == "worker-1"}
+        prior = model_replicas(cluster)
+        lost = {r.replica_id for r in prior if r.node == "worker-1"}
         assert lost
         t0 = time.monotonic()
         cluster.stop_worker(0, graceful=False)
@@ -91,5 +92,7 @@ def test_replicas_hold_worker_gpus_scale_onto_a_new_node_and_survive_a_lost_one(
         now = model_replicas(cluster)
         assert len(now) == 6 and all(r.gpus == 1.0 for r in now), now
         assert {r.node for r in now} <= {"worker-2", "worker-3"}
+        replacements = [r for r in now if r.replica_id not in {p.replica_id for p in prior}]
+        assert len(replacements) == len(lost) and {r.node for r in replacements} == {"worker-3"}
         print(f"recovered from a lost worker in {recovered_s:.1f} s")
     assert not any(n.leftovers() for n in [cluster.head, *cluster.workers])
