@@ -34,6 +34,8 @@ from clients.bench_prompts import (
 from clients.bench_report import LiveProgress, PlotUnavailable, error_lines, plot, summary_table
 from clients.bench_stats import Slo, request_records, summarize
 from clients.bench_targets import Target
+from clients.cli_errors import handle_errors
+from clients.client import Client
 from serve.protocol import GenerationParams
 
 def _slo(what: str):
@@ -54,6 +56,21 @@ def _levels(sweep: str | None, default: float, closed: bool) -> list[float]:
         what = "whole numbers > 0 (users)" if closed else "numbers > 0 (requests/s)"
         raise typer.BadParameter(f"levels must be {what}: {sweep!r}", param_hint="--sweep")
     return levels
+
+
+def _preflight(settings, core: Core, target: Target) -> None:
+    """One look at /v1/models before any load: a server that is down or a role that does not
+    exist is one clear error, not a run of failed requests."""
+    with handle_errors(settings), Client(core.base_url, api_key=core.api_key,
+                                         timeout=min(settings.timeout, 30), max_retries=0) as c:
+        cards = c.models().data
+    served = {card.role for card in cards} | {card.id for card in cards}
+    wanted = (target.roles or []) if target.endpoint == "compare" else [target.role]
+    missing = [r for r in wanted if r not in served]
+    if missing:
+        raise typer.BadParameter(f"the server has no role {', '.join(missing)} (it serves: "
+                                 f"{', '.join(sorted(served))})",
+                                 param_hint="--roles" if target.endpoint == "compare" else "--role")
 
 
 def bench(
@@ -127,9 +144,10 @@ def bench(
     target = Target(endpoint, role=role, params=params,
                     roles=[r.strip() for r in roles.split(",") if r.strip()] if roles else None)
     settings = ctx.obj
-    core = Core(getattr(settings, "url", None), getattr(settings, "api_key", None), 0, 0)
-    timeout = getattr(settings, "timeout", 600.0)
+    core = Core(settings.url, settings.api_key, 0, 0)
+    timeout = settings.timeout
     slo = Slo(slo_ttft, slo_tpot, slo_e2e)
+    _preflight(settings, core, target)
 
     console = Console(highlight=False)
     where = target.path + ("" if endpoint == "compare" else f" ({target.role})")

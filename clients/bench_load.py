@@ -88,7 +88,7 @@ async def run_level(target: Target, core: Core, picker: PromptPicker, spec: Load
         run = LevelRun(spec, 0.0)
 
         def sender(measured: bool):
-            async def one() -> None:
+            async def one() -> Outcome:
                 outcome = await target.send(http, core, picker.next())
                 if measured:
                     run.outcomes.append(outcome)
@@ -96,6 +96,7 @@ async def run_level(target: Target, core: Core, picker: PromptPicker, spec: Load
                     run.warmup_sent += 1
                 if progress:
                     progress(outcome, measured)
+                return outcome
             return one
 
         drive = _closed if spec.mode == "closed" else _open
@@ -111,7 +112,8 @@ async def run_level(target: Target, core: Core, picker: PromptPicker, spec: Load
 async def _closed(spec: LoadSpec, phase: _Phase, one, seed: int) -> None:
     async def user() -> None:
         while phase.admit(time.perf_counter()):
-            await one()
+            if (await one()).error == "connection":
+                await asyncio.sleep(0.1)  # a server gone away is not hammered in a tight loop
 
     await asyncio.gather(*(user() for _ in range(int(spec.level))))
 

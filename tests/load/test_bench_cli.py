@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from serving import free_port
 from typer.testing import CliRunner
 
 from clients import Client
@@ -113,6 +114,14 @@ def test_bench_completions_with_a_prompt_file(tiny_app, tmp_path):
 def test_bench_bad_options_are_clear(tiny_app):
     runner = CliRunner()
     for args, says in ((["--sweep", "1,x"], "--sweep"), (["--sweep", "1.5"], "whole numbers"),
-                       (["-e", "embeddings"], "--endpoint"), (["--rate", "0"], "--rate")):
+                       (["-e", "embeddings"], "--endpoint"), (["--rate", "0"], "--rate"),
+                       (["-e", "chat", "--role", "nobody"], "no role nobody"),
+                       (["--roles", "base,nobody"], "no role nobody")):
         result = runner.invoke(app, ["--url", tiny_app, "bench", *args])
         assert result.exit_code == 2 and says in result.output, result.output
+
+
+def test_bench_against_no_server_is_one_clear_error():
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = CliRunner().invoke(app, ["--url", url, "bench", "-d", "1"])
+    assert result.exit_code == 1 and "cannot reach the triserve server" in result.output
