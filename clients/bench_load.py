@@ -25,7 +25,9 @@ import httpx
 
 from clients._core import Core
 from clients.bench_prompts import PromptPicker
-from clients.bench_targets import Outcome, Target
+from clients.bench_targets import REJECTED, Outcome, Target
+
+MAX_PAUSE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -112,10 +114,21 @@ async def run_level(target: Target, core: Core, picker: PromptPicker, spec: Load
 async def _closed(spec: LoadSpec, phase: _Phase, one, seed: int) -> None:
     async def user() -> None:
         while phase.admit(time.perf_counter()):
-            if (await one()).error == "connection":
-                await asyncio.sleep(0.1)  # a server gone away is not hammered in a tight loop
+            pause = _pause(await one())
+            if pause:
+                await asyncio.sleep(pause)
 
     await asyncio.gather(*(user() for _ in range(int(spec.level))))
+
+
+def _pause(outcome: Outcome) -> float:
+    """How long a closed-loop user waits before its next request. A refusal (503) or a lost
+    connection comes back at once; a user sending again at once would measure how fast the
+    server can say no, not how it serves. So it waits as a polite client would: the Retry-After
+    asked for (at most MAX_PAUSE_S), else 0.1 s. The refused request is counted, never resent."""
+    if outcome.error == REJECTED:
+        return min(outcome.retry_after if outcome.retry_after is not None else 0.1, MAX_PAUSE_S)
+    return 0.1 if outcome.error == "connection" else 0.0
 
 
 async def _open(spec: LoadSpec, phase: _Phase, one, seed: int) -> None:

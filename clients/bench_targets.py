@@ -21,7 +21,7 @@ from typing import Literal
 
 import httpx
 
-from clients._core import Core
+from clients._core import Core, retry_after
 from clients.bench_prompts import BenchPrompt
 from clients.streams import DONE, _SSEDecoder
 from serve.protocol import GenerationParams, StreamOptions
@@ -55,6 +55,7 @@ class Outcome:
     error: str | None = None  # None: it worked; else an HTTP status, "timeout", "stream", ...
     channels: dict[str, Channel] = field(default_factory=dict)
     prompt_tokens: int = 0
+    retry_after: float | None = None  # what a refusal asked for (Retry-After), in seconds
 
     @property
     def ok(self) -> bool:
@@ -132,6 +133,7 @@ class Target:
                 if response.status_code >= 400:
                     await response.aread()
                     out.error = str(response.status_code)
+                    out.retry_after = retry_after(response.headers)
                 else:
                     await self._read(response, out)
         except httpx.TimeoutException:

@@ -92,6 +92,20 @@ def test_closed_loop_duration_starts_nothing_after_the_window():
     assert all(o.start - run.window_start < 0.3 for o in run.outcomes)
 
 
+def test_refused_users_wait_as_asked_instead_of_hammering():
+    class Refuser(Timer):
+        async def send(self, http, core, prompt) -> Outcome:
+            out = await super().send(http, core, prompt)
+            out.error, out.retry_after = "503", 0.2
+            return out
+
+    timer = Refuser(0.0)
+    run = asyncio.run(run_level(timer, None, PromptPicker(load_prompts(), 0),
+                                LoadSpec("closed", 2, duration_s=0.5), timeout=5))
+    assert 2 <= len(run.outcomes) <= 8  # about 2 users × 0.5 s / 0.2 s, not thousands
+    assert summarize(run, Slo())["requests"]["rejected_503"] == len(run.outcomes)
+
+
 def test_open_loop_arrivals_are_poisson_and_seeded():
     spec = LoadSpec("open", 200, duration_s=0.5, seed=11)
     first, again = _run(spec)[0], _run(spec)[0]
