@@ -23,7 +23,14 @@ def deploy(name: str, args: dict, base_url: str, options: dict | None = None) ->
     from serve.app import build_graph
     from serve.config import AppConfig
 
-    app = build_graph(AppConfig.model_validate(args), options)
+    config = AppConfig.model_validate(args)
+    # Test replicas idle most of the time: a tenth of a logical CPU each, so that the apps the
+    # session deploys side by side all fit on its Ray (a replica asks for 1 CPU by default).
+    names = [config.deployment_name(role) for role in config.roles] + ["Ingress"]
+    given = options or {}
+    options = {name: {"ray_actor_options": {"num_cpus": 0.1}, **given.get(name, {})}
+               for name in {*names, *given}}
+    app = build_graph(config, options)
     serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
     _wait_ready(name)
     return f"{base_url}/{name}"
