@@ -24,11 +24,7 @@ AUTOSCALING = {
     "upscale_delay_s": 0.5, "downscale_delay_s": 2,
     "metrics_interval_s": 0.5, "look_back_period_s": 1,
 }
-OPTIONS = {
-    "Base": {"autoscaling_config": AUTOSCALING, "max_ongoing_requests": 4,
-             "ray_actor_options": {"num_cpus": 0.1}},
-    "Ingress": {"ray_actor_options": {"num_cpus": 0.1}},
-}
+OPTIONS = {"Base": {"autoscaling_config": AUTOSCALING, "max_ongoing_requests": 4}}
 SLOW = scripted_role(tokens=[" tick"] * 10, token_s=0.15)  # about 1.5 s a request
 CHAT = {"model": "base", "messages": [{"role": "user", "content": "go"}]}
 

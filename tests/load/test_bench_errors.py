@@ -19,10 +19,7 @@ SLOW = {**scripted_role(tokens=[" a", " b", " c", " d"], token_s=0.2),
 
 @pytest.fixture(scope="module")
 def refusing(serve_instance):
-    options = {"Base": {"max_ongoing_requests": 1, "max_queued_requests": 1,
-                        "ray_actor_options": {"num_cpus": 0.1}},
-               "Instruct": {"ray_actor_options": {"num_cpus": 0.1}},
-               "Ingress": {"ray_actor_options": {"num_cpus": 0.1}}}
+    options = {"Base": {"max_ongoing_requests": 1, "max_queued_requests": 1}}
     args = {"roles": {"base": SLOW, "instruct": scripted_role(fail_with="engine exploded")}}
     url = deploy("bench_refusing", args, serve_instance, options)
     yield url
