@@ -45,7 +45,9 @@ def test_overload_gets_503_with_retry_after_at_once_and_accepted_requests_comple
     for r, _ in answers:
         record("overload", "completed" if r.status_code == 200 else f"http {r.status_code}")
     assert len(ok) + len(refused) == len(answers)  # nothing else, nothing lost
-    assert len(ok) >= 2 and refused
+    # The role takes one request and queues one; how many of the burst get in depends on how
+    # fast the first is handed to the replica, but some are refused and every accepted one ends.
+    assert ok and refused
     for r, seconds in refused:
         assert r.headers["retry-after"] == "1"
         assert r.json()["error"]["code"] == "overloaded"
