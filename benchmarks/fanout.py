@@ -36,11 +36,11 @@ def scripted_roles() -> dict:
     return {"base": role(30), "instruct": role(30), "reasoning": role(20, think=10)}
 
 
-def smollm2_roles(max_new_tokens: int) -> dict:
+def smollm2_roles(max_new_tokens: int, dtype: str) -> dict:
     return {
-        "base": smollm2_role(max_new_tokens, threads=1, prompt_format="raw"),
-        "instruct": smollm2_role(max_new_tokens, threads=1),
-        "reasoning": smollm2_role(max_new_tokens, threads=1, reasoning=True),
+        "base": smollm2_role(max_new_tokens, threads=1, prompt_format="raw", dtype=dtype),
+        "instruct": smollm2_role(max_new_tokens, threads=1, dtype=dtype),
+        "reasoning": smollm2_role(max_new_tokens, threads=1, reasoning=True, dtype=dtype),
     }
 
 
@@ -79,8 +79,9 @@ def main() -> None:
     ap.add_argument("--engine", choices=["scripted", "smollm2", "both"], default="both")
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--max-new-tokens", type=int, default=32)
+    ap.add_argument("--dtype", default="bfloat16", help="the SmolLM2 roles' dtype")
     args = ap.parse_args()
-    graphs = {"scripted": scripted_roles(), "smollm2": smollm2_roles(args.max_new_tokens)}
+    graphs = {"scripted": scripted_roles(), "smollm2": smollm2_roles(args.max_new_tokens, args.dtype)}
     names = list(graphs) if args.engine == "both" else [args.engine]
     rows = []
     with LocalServe() as local:

@@ -1,5 +1,6 @@
 """Batching through HTTP: output tokens/s at concurrency 1, 4, 8, 16 on the demo model, with
-dynamic batching on (max_batch_size 16) and off (max_batch_size 1), interleaved level by level.
+dynamic batching on (max_batch_size 16; requests join the running batch), on without joining
+(each batch runs to completion), and off (max_batch_size 1), interleaved level by level.
 
     .venv/bin/python benchmarks/http_batching.py
     .venv/bin/python benchmarks/http_batching.py --levels 1,8 --max-new-tokens 32 --threads 1
@@ -12,22 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from common import PROMPTS, LocalServe, closed_loop, http_client, median, report, smollm2_role, stream_chat
-
-
-async def level(url: str, concurrency: int, n_requests: int, max_new_tokens: int) -> dict:
-    body = {"model": "instruct", "max_tokens": max_new_tokens, "temperature": 0}
-    jobs = [{**body, "messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}]}
-            for i in range(n_requests)]
-    async with http_client() as client:
-        await stream_chat(client, url, jobs[0])  # warm the path (connections, first batch)
-        results, wall = await closed_loop(concurrency, jobs, lambda b: stream_chat(client, url, b))
-    bad = [r for r in results if r.status != 200]
-    if bad:
-        raise RuntimeError(f"{len(bad)} requests failed: {bad[0].status} {bad[0].text[:200]}")
-    tokens = sum(r.tokens for r in results)
-    return {"tok_s": tokens / wall, "ttft_p50_s": median([r.ttft_s for r in results]),
-            "tokens": tokens, "requests": len(results)}
+from common import LocalServe, add_load_args, chat_level, report, smollm2_role
 
 
 async def run(args, urls: dict[str, str]) -> list[dict]:
@@ -36,7 +22,7 @@ async def run(args, urls: dict[str, str]) -> list[dict]:
     for c in args.levels:
         n = max(args.min_requests, args.rounds * c)
         for name, url in urls.items():
-            r = await level(url + "/v1/chat/completions", c, n, args.max_new_tokens)
+            r = await chat_level(url + "/v1/chat/completions", "instruct", c, n, args.max_new_tokens)
             base.setdefault(name, r["tok_s"])  # concurrency 1 is the first level
             rows.append({"batching": name, "concurrency": c, "tok_s": round(r["tok_s"], 1),
                          "x_conc1": round(r["tok_s"] / base[name], 2),
@@ -47,20 +33,19 @@ async def run(args, urls: dict[str, str]) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--levels", default="1,4,8,16")
-    ap.add_argument("--max-new-tokens", type=int, default=64)
-    ap.add_argument("--rounds", type=int, default=2, help="requests per client at each level")
-    ap.add_argument("--min-requests", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-batch-size", type=int, default=16)
+    add_load_args(ap, levels="1,4,8,16")
     ap.add_argument("--wait-s", type=float, default=0.01)
     args = ap.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
     if args.levels[0] != 1:
         args.levels.insert(0, 1)
+    batching = {"max_batch_size": args.max_batch_size, "batch_wait_timeout_s": args.wait_s}
     roles = {
-        "on": smollm2_role(args.max_new_tokens, args.threads, args.max_batch_size, args.wait_s),
-        "off": smollm2_role(args.max_new_tokens, args.threads, 1, 0.0),
+        "on": smollm2_role(args.max_new_tokens, args.threads, dtype=args.dtype, batching=batching),
+        # The same batches, but each runs to completion before the next starts (no joining).
+        "on-no-join": smollm2_role(args.max_new_tokens, args.threads, dtype=args.dtype,
+                                   batching={**batching, "continuous": False}),
+        "off": smollm2_role(args.max_new_tokens, args.threads, 1, 0.0, dtype=args.dtype),
     }
     with LocalServe() as local:
         urls = {name: local.deploy(f"batching-{name}", {"roles": {"instruct": role}})
@@ -72,6 +57,7 @@ def main() -> None:
         extra["batched_conc8_over_conc1"] = at8["on"]["x_conc1"]
         extra["goal_conc8_ge_3.5x"] = at8["on"]["x_conc1"] >= 3.5
         extra["batched_over_unbatched_at_8"] = round(at8["on"]["tok_s"] / at8["off"]["tok_s"], 2)
+        extra["joining_over_no_join_at_8"] = round(at8["on"]["tok_s"] / at8["on-no-join"]["tok_s"], 2)
     report("HTTP batching: tokens/s by concurrency", rows, extra)
 
 

@@ -20,8 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import (PROMPTS, LocalServe, closed_loop, converted_smollm2, free_port, http_client,
-                    median, report, smollm2_role, stream_chat)
+from common import LocalServe, add_load_args, chat_level, converted_smollm2, free_port, report, smollm2_role
 
 
 class PeerServer:
@@ -67,26 +66,12 @@ class PeerServer:
         self.log.close()
 
 
-async def level(url: str, model: str, concurrency: int, n: int, max_new_tokens: int) -> dict:
-    jobs = [{"model": model, "max_tokens": max_new_tokens, "temperature": 0,
-             "messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}]} for i in range(n)]
-    async with http_client() as client:
-        await stream_chat(client, url, jobs[0])  # warm the path
-        results, wall = await closed_loop(concurrency, jobs, lambda b: stream_chat(client, url, b))
-    bad = [r for r in results if r.status != 200]
-    if bad:
-        raise RuntimeError(f"{len(bad)} requests failed at {url}: {bad[0].status} {bad[0].text[:200]}")
-    return {"tok_s": sum(r.tokens for r in results) / wall,
-            "ttft_p50_s": median([r.ttft_s for r in results]),
-            "tokens_per_request": median([r.tokens for r in results])}
-
-
 async def run(args, ours: str, peer: str, peer_model: str) -> list[dict]:
     rows = []
     for c in args.levels:
         n = max(args.min_requests, args.rounds * c)
-        p = await level(peer + "/v1/chat/completions", peer_model, c, n, args.max_new_tokens)
-        o = await level(ours + "/v1/chat/completions", "instruct", c, n, args.max_new_tokens)
+        p = await chat_level(peer + "/v1/chat/completions", peer_model, c, n, args.max_new_tokens)
+        o = await chat_level(ours + "/v1/chat/completions", "instruct", c, n, args.max_new_tokens)
         rows.append({"concurrency": c, "peer_tok_s": round(p["tok_s"], 1),
                      "ours_tok_s": round(o["tok_s"], 1), "ours_x": round(o["tok_s"] / p["tok_s"], 2),
                      "peer_ttft_p50_s": round(p["ttft_p50_s"], 3),
@@ -98,13 +83,7 @@ async def run(args, ours: str, peer: str, peer_model: str) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--levels", default="1,4,8")
-    ap.add_argument("--max-new-tokens", type=int, default=64)
-    ap.add_argument("--rounds", type=int, default=2, help="requests per client at each level")
-    ap.add_argument("--min-requests", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-batch-size", type=int, default=16)
-    ap.add_argument("--dtype", default="auto", help="ours: the role's dtype")
+    add_load_args(ap, levels="1,4,8")
     ap.add_argument("--peer-args", default="", help="extra flags for transformers serve")
     args = ap.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]

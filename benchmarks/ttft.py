@@ -51,9 +51,12 @@ async def measure(url: str, engine, reps: int, max_new_tokens: int) -> dict:
             prompt = PROMPTS[i % len(PROMPTS)]
             body = {"model": "instruct", "max_tokens": max_new_tokens, "temperature": 0,
                     "messages": [{"role": "user", "content": prompt}]}
+            p = engine_prefill_s(engine, prompt)
+            # This process's OpenMP threads spin for a while after the prefill; let them settle
+            # before timing the server, or they take its cores.
+            await asyncio.sleep(1.0)
             c = (await stream_chat(client, url + "/v1/chat/completions", body)).ttft_s
             d = await compare_ttft(client, url + "/v1/compare", prompt)
-            p = engine_prefill_s(engine, prompt)
             if i:  # the first round warms every path
                 chat.append(c)
                 compare.append(d)
@@ -70,11 +73,12 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-new-tokens", type=int, default=8)
+    ap.add_argument("--dtype", default="bfloat16")
     args = ap.parse_args()
     from serve.config import RoleConfig
     from serve.hf_engine import HFEngine
 
-    role = smollm2_role(args.max_new_tokens, args.threads)
+    role = smollm2_role(args.max_new_tokens, args.threads, dtype=args.dtype)
     engine = HFEngine(RoleConfig.model_validate(role))
     engine.start()
     with LocalServe() as local:

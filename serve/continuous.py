@@ -116,6 +116,10 @@ class ContinuousBatcher:
     # ---- the loop ---------------------------------------------------------------------------
 
     def _loop(self) -> None:
+        # OpenMP's thread count is per thread: set it here too, or oneDNN runs this thread's
+        # matmuls on OMP_NUM_THREADS (1 in a Ray replica) whatever `torch_threads` says.
+        if self.engine.config.torch_threads:
+            torch.set_num_threads(self.engine.config.torch_threads)
         while True:
             with self.cond:
                 while not (self.pending or self.rows or self.stopped):
