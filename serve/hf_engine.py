@@ -36,7 +36,10 @@ class HFEngine(Engine):
         path, gguf_file = self._local_files()
         kwargs = {"gguf_file": gguf_file} if gguf_file else {}
         tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=self._dtype(self._device()), **kwargs)
+        # A GGUF file is dequantised to float32 and kept so (the converted copy serves every dtype);
+        # `adopt` casts to the role's dtype.
+        dtype = torch.float32 if gguf_file else self._dtype(self._device())
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
         if gguf_file:
             self._save_converted(model, tokenizer, path, gguf_file)
         self.adopt(model, tokenizer)
