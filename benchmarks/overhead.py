@@ -3,6 +3,7 @@ what is timed is the graph itself: HTTP, the proxy, the ingress, handles, the re
 
     .venv/bin/python benchmarks/overhead.py
     .venv/bin/python benchmarks/overhead.py --requests 400 --concurrency 32
+    .venv/bin/python benchmarks/overhead.py --wait-s 0     # without the batch's wait to fill
 
 Reports the median and p99 round trip of one request at a time (a one-role chat completion and a
 three-role compare), and the requests/s the graph sustains under closed-loop load.
@@ -55,8 +56,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--wait-s", type=float, default=0.01,
+                    help="the roles' batching.batch_wait_timeout_s (the config's default: 0.01)")
     args = ap.parse_args()
-    roles = {r: dict(INSTANT, reasoning=r == "reasoning") for r in ("base", "instruct", "reasoning")}
+    batching = {"batch_wait_timeout_s": args.wait_s}
+    roles = {r: dict(INSTANT, reasoning=r == "reasoning", batching=batching)
+             for r in ("base", "instruct", "reasoning")}
     with LocalServe() as local:
         url = local.deploy("overhead", {"roles": roles})
         rows = asyncio.run(measure(url, args.requests, args.concurrency))

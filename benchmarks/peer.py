@@ -6,7 +6,8 @@ both: streaming chat requests, greedy, 64 new tokens, at concurrency 1, 4 and 8.
     .venv/bin/python benchmarks/peer.py --levels 8 --rounds 4
 
 Both load the same safetensors weights (the converted copy of the demo GGUF), on all cores.
-Levels run peer then ours, back to back. Floor: ours ≥ 1.0× at every level; aim: 2× at 8.
+Each level runs peer and ours back to back, `--repeats` times in alternating order; medians.
+Floor: ours ≥ 1.0× at every level; aim: 2× at 8.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from common import LocalServe, add_load_args, chat_level, converted_smollm2, free_port, report, smollm2_role
+from common import (LocalServe, add_load_args, chat_level, converted_smollm2, free_port, median, report,
+                    smollm2_role)
 
 
 class PeerServer:
@@ -67,16 +69,27 @@ class PeerServer:
 
 
 async def run(args, ours: str, peer: str, peer_model: str) -> list[dict]:
+    """Each level measured `--repeats` times, peer and ours back to back in alternating order
+    (so that drift in the machine's load falls on both sides alike); the figures are medians,
+    and `ours_x` is the median of the per-repeat ratios."""
     rows = []
     for c in args.levels:
         n = max(args.min_requests, args.rounds * c)
-        p = await chat_level(peer + "/v1/chat/completions", peer_model, c, n, args.max_new_tokens)
-        o = await chat_level(ours + "/v1/chat/completions", "instruct", c, n, args.max_new_tokens)
-        rows.append({"concurrency": c, "peer_tok_s": round(p["tok_s"], 1),
-                     "ours_tok_s": round(o["tok_s"], 1), "ours_x": round(o["tok_s"] / p["tok_s"], 2),
-                     "peer_ttft_p50_s": round(p["ttft_p50_s"], 3),
-                     "ours_ttft_p50_s": round(o["ttft_p50_s"], 3),
-                     "tokens_per_req": f"{p['tokens_per_request']:g}/{o['tokens_per_request']:g}"})
+        p, o = [], []
+        for rep in range(args.repeats):
+            sides = [(p, peer + "/v1/chat/completions", peer_model),
+                     (o, ours + "/v1/chat/completions", "instruct")]
+            for into, url, model in sides if rep % 2 == 0 else reversed(sides):
+                into.append(await chat_level(url, model, c, n, args.max_new_tokens))
+        rows.append({"concurrency": c,
+                     "peer_tok_s": round(median([r["tok_s"] for r in p]), 1),
+                     "ours_tok_s": round(median([r["tok_s"] for r in o]), 1),
+                     "ours_x": round(median([a["tok_s"] / b["tok_s"] for a, b in zip(o, p)]), 2),
+                     "ours_x_min_max": [round(min(a["tok_s"] / b["tok_s"] for a, b in zip(o, p)), 2),
+                                        round(max(a["tok_s"] / b["tok_s"] for a, b in zip(o, p)), 2)],
+                     "peer_ttft_p50_s": round(median([r["ttft_p50_s"] for r in p]), 3),
+                     "ours_ttft_p50_s": round(median([r["ttft_p50_s"] for r in o]), 3),
+                     "tokens_per_req": f"{p[0]['tokens_per_request']:g}/{o[0]['tokens_per_request']:g}"})
         print(rows[-1], flush=True)
     return rows
 
@@ -85,6 +98,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_load_args(ap, levels="1,4,8")
     ap.add_argument("--peer-args", default="", help="extra flags for transformers serve")
+    ap.add_argument("--repeats", type=int, default=3, help="measurements of each side per level")
     args = ap.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
     model_dir = converted_smollm2()

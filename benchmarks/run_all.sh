@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every CPU benchmark, one after another (they must not overlap: each measures the machine),
-# each one's output kept in $OUT/<name>.log; the `JSON {...}` line of each is what RESULTS.md
-# records.  Usage: bash benchmarks/run_all.sh [out-dir]
+# each one's output kept in $OUT/<name>.log and its `JSON {...}` lines in $OUT/<name>.jsonl (what
+# RESULTS.md records, kept in benchmarks/results/).  Usage: bash benchmarks/run_all.sh [out-dir]
 set -u
 cd "$(dirname "$0")/.."
 OUT=${1:-benchmarks/out}
@@ -12,16 +12,20 @@ run() {
   local name=$1; shift
   echo "== $name: $* ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))"
   "$PY" "$@" >"$OUT/$name.log" 2>&1 || echo "   $name failed: see $OUT/$name.log"
-  grep '^JSON ' "$OUT/$name.log" | tail -1 | cut -c1-300
+  grep '^JSON ' "$OUT/$name.log" | cut -c6- >"$OUT/$name.jsonl"  # what benchmarks/results/ keeps
+  tail -1 "$OUT/$name.jsonl" | cut -c1-300
 }
 run engine_decode benchmarks/engine_decode.py --sizes 1,8,16 --reps 2 --max-new-tokens 32
-run http_batching benchmarks/http_batching.py --dtype bfloat16
-# The peer as shipped (it serves these weights in float32) against ours as the demo runs it
-# (bfloat16), then each dtype against itself.
-run peer benchmarks/peer.py --dtype bfloat16
-run peer_bf16_both benchmarks/peer.py --dtype bfloat16 --peer-args "--dtype bfloat16"
-run peer_fp32_both benchmarks/peer.py --dtype float32
-run ttft benchmarks/ttft.py --dtype bfloat16
-run fanout benchmarks/fanout.py
+# float32 is what the demo graph serves (dtype auto on a CPU); bfloat16, on a CPU with AVX-512 BF16
+# / AMX, is slower for one stream and faster at 16 (engine_decode shows both).
+run http_batching_fp32 benchmarks/http_batching.py --dtype float32
+run http_batching_bf16 benchmarks/http_batching.py --dtype bfloat16
+# The peer against ours in the same dtype: float32 (the peer as shipped: it loads the weights in
+# the dtype they are stored in), then both in bfloat16.
+run peer_fp32 benchmarks/peer.py --dtype float32
+run peer_bf16 benchmarks/peer.py --dtype bfloat16 --peer-args "--dtype bfloat16"
+run ttft benchmarks/ttft.py --dtype float32
+run fanout benchmarks/fanout.py --dtype float32
 run overhead benchmarks/overhead.py
+run overhead_nowait benchmarks/overhead.py --wait-s 0
 run gpu_engine_tiny benchmarks/gpu_engine.py --tiny

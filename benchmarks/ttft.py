@@ -4,8 +4,8 @@ prompt (the floor: the model must read the prompt before it can say anything).
     .venv/bin/python benchmarks/ttft.py
     .venv/bin/python benchmarks/ttft.py --reps 20 --threads 1
 
-The engine's time is measured in this process on an engine built from the same role config: the
-time from `generate` to its first step (the prompt's forward pass and the first sample). One
+The engine's time is measured in this process on an engine built from the same role config (the
+same dtype and torch threads): the prompt's forward pass and the first token's argmax. One
 request at a time, HTTP and in-process runs interleaved.
 """
 
@@ -20,17 +20,21 @@ from common import PROMPTS, LocalServe, http_client, median, report, smollm2_rol
 
 
 def engine_prefill_s(engine, prompt: str) -> float:
+    """The prompt's forward pass and the first token's argmax, in this thread, nothing else: the
+    floor under any server's time to first token for this prompt."""
+    import torch
+
     from serve.generation import GenerationRequest
     from serve.protocol import GenerationParams
 
     req = engine.prepare(GenerationRequest(request_id="p", prompt=prompt,
                                            params=GenerationParams(max_new_tokens=2)))
-    start = time.perf_counter()
-    steps = engine.generate([req])
-    next(steps)
-    elapsed = time.perf_counter() - start
-    steps.close()
-    return elapsed
+    ids = torch.tensor([req.prompt_ids], device=engine.device)
+    with torch.inference_mode():
+        start = time.perf_counter()
+        out = engine.model(input_ids=ids, use_cache=True, logits_to_keep=1)
+        out.logits[:, -1, :].argmax(-1).item()
+        return time.perf_counter() - start
 
 
 async def compare_ttft(client, url: str, prompt: str) -> float:
@@ -51,9 +55,11 @@ async def measure(url: str, engine, reps: int, max_new_tokens: int) -> dict:
             prompt = PROMPTS[i % len(PROMPTS)]
             body = {"model": "instruct", "max_tokens": max_new_tokens, "temperature": 0,
                     "messages": [{"role": "user", "content": prompt}]}
+            # OpenMP threads spin for a while after their work (the replica's after the last
+            # request, this process's after the prefill): let them settle before each timing, or
+            # they take the cores from the side being timed.
+            await asyncio.sleep(1.0)
             p = engine_prefill_s(engine, prompt)
-            # This process's OpenMP threads spin for a while after the prefill; let them settle
-            # before timing the server, or they take its cores.
             await asyncio.sleep(1.0)
             c = (await stream_chat(client, url + "/v1/chat/completions", body)).ttft_s
             d = await compare_ttft(client, url + "/v1/compare", prompt)
