@@ -24,6 +24,9 @@ run http_batching_bf16 benchmarks/http_batching.py --dtype bfloat16
 # the dtype they are stored in), then both in bfloat16.
 run peer_fp32 benchmarks/peer.py --dtype float32
 run peer_bf16 benchmarks/peer.py --dtype bfloat16 --peer-args "--dtype bfloat16"
+# Where bfloat16's gain goes: the engine in a process, in a Ray actor, and beside a busy process.
+run engine_in_actor benchmarks/engine_in_actor.py
+run engine_in_actor_burn benchmarks/engine_in_actor.py --where local --burn
 run ttft benchmarks/ttft.py --dtype float32
 run fanout benchmarks/fanout.py --dtype float32
 run overhead benchmarks/overhead.py
