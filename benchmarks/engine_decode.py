@@ -172,13 +172,10 @@ def weight_bytes(model) -> int:
     (norms are negligible; the embedding reads one row per token)."""
     from torch import nn
 
-    from serve.packed_linear import PackedLinear
-
     seen = {}
     for m in model.modules():
-        w = m.packed if isinstance(m, PackedLinear) else m.weight if isinstance(m, nn.Linear) else None
-        if w is not None:  # a tied output layer counts once (a packed weight has no data_ptr)
-            seen[id(w) if w.is_mkldnn else w.data_ptr()] = w.numel() * w.element_size()
+        if isinstance(m, nn.Linear):  # a tied output layer counts once
+            seen[m.weight.data_ptr()] = m.weight.numel() * m.weight.element_size()
     return sum(seen.values())
 
 

@@ -22,7 +22,6 @@ from serve.continuous import ContinuousBatcher
 from serve.engine import Engine, build_messages, resolve_sampling, uses_raw_prompt
 from serve.errors import InvalidRequest
 from serve.generation import Chunk, GenerationRequest, PreparedRequest
-from serve.packed_linear import can_pack, pack_linears
 from serve.reasoning import think_token_ids
 from serve.sources import converted_dir, resolve
 
@@ -58,8 +57,6 @@ class HFEngine(Engine):
         self.device = self._device()
         self.dtype = self._dtype(self.device)
         self.model = model.to(self.device, self.dtype).eval()
-        if can_pack(self.device, self.dtype):
-            pack_linears(self.model)
         self.tokenizer = tokenizer
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         eos = model.generation_config.eos_token_id
