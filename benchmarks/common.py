@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
 import sys
 import time
@@ -23,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 # As the Makefile and the tests: Ray 2.60 token auth, said explicitly.
 os.environ.setdefault("RAY_AUTH_MODE", "token")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from clients.ray_node import free_port  # noqa: E402  (the benchmarks import it from here)
 
 _LOAD_AT_START = os.getloadavg()[0]  # the machine is shared: say how loaded it was, before and after
 
@@ -143,12 +144,6 @@ def _fmt(v) -> str:
 
 
 # ---- a local Ray Serve ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LocalServe:

@@ -3,10 +3,9 @@
     .venv/bin/python benchmarks/load_sweep.py                      # compare, users 1,2,4,8
     .venv/bin/python benchmarks/load_sweep.py --endpoint chat --levels 1,4,16 --duration 30
 
-It serves a copy of deployments/demo.yaml on a free port (`serve run` in a Ray of its own:
-RAY_ADDRESS=local, token auth as everywhere in this project), waits until /healthz answers 200,
-runs `triserve bench --sweep` against it, stops the server (SIGTERM to its process group, then
-SIGKILL), and writes benchmarks/results/load_sweep[-NAME].{json,png} with the machine's load
+It serves a copy of deployments/demo.yaml on a free port (clients/serve_process.py: `serve run`
+in a Ray of its own, waited for until /healthz answers 200, stopped by its process group), runs
+`triserve bench --sweep` against it, and writes benchmarks/results/load_sweep[-NAME].{json,png} with the machine's load
 before and after, plus a Markdown table on stdout for RESULTS.md.
 """
 
@@ -15,68 +14,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-ENV = {**os.environ, "RAY_ADDRESS": "local", "RAY_AUTH_MODE": "token",
-       "TOKENIZERS_PARALLELISM": "false"}
+sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from clients.serve_process import SERVE_ENV, serve_run  # noqa: E402
 
 
 def load_now() -> dict:
     one, five, _ = os.getloadavg()
     return {"time": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "loadavg_1m": round(one, 2), "loadavg_5m": round(five, 2), "cores": os.cpu_count()}
-
-
-@contextmanager
-def demo_server(workdir: Path, start_timeout_s: float = 600):
-    port = free_port()
-    doc = yaml.safe_load((ROOT / "deployments/demo.yaml").read_text())
-    doc["http_options"]["port"] = port
-    config = workdir / "demo.yaml"
-    config.write_text(yaml.safe_dump(doc, allow_unicode=True))
-    log_path = workdir / "serve.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([BIN / "serve", "run", str(config)], cwd=ROOT, env=ENV,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + start_timeout_s
-            while True:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the demo did not start:\n" + log_path.read_text()[-3000:])
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(2)
-            yield url
-        finally:
-            # `serve run` ignores SIGINT when not on a terminal; its Ray lives in its group.
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
 
 
 def markdown(doc: dict) -> str:
@@ -112,17 +64,16 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
 
     before = load_now()
-    with demo_server(workdir) as url:
+    with serve_run(ROOT / "deployments/demo.yaml", workdir) as url:
         cmd = [sys.executable, "-m", "clients.cli", "--url", url, "--max-retries", "0", "bench",
                "-e", args.endpoint, "--sweep", args.levels, "-d", str(args.duration),
                "--warmup", str(args.warmup), "-m", str(args.max_new_tokens),
                "--json-out", str(json_path), "--plot", str(png_path)]
-        subprocess.run(cmd, cwd=ROOT, env=ENV, check=True)
+        subprocess.run(cmd, cwd=ROOT, env={**os.environ, **SERVE_ENV}, check=True)
     after = load_now()
 
     doc = json.loads(json_path.read_text())
-    doc["machine"] = {"before": before, "after": after,
-                      "note": "a shared 2-core machine: other sessions' work ran alongside"}
+    doc["machine"] = {"before": before, "after": after}
     doc["server"] = "deployments/demo.yaml (serve run, own Ray, free port)"
     json_path.write_text(json.dumps(doc, indent=1, ensure_ascii=False))
     print(f"\nload average (1 min) before {before['loadavg_1m']}, after {after['loadavg_1m']} "

@@ -81,12 +81,12 @@ async def run(args, ours: str, peer: str, peer_model: str) -> list[dict]:
                      (o, ours + "/v1/chat/completions", "instruct")]
             for into, url, model in sides if rep % 2 == 0 else reversed(sides):
                 into.append(await chat_level(url, model, c, n, args.max_new_tokens))
+        ratios = [a["tok_s"] / b["tok_s"] for a, b in zip(o, p)]
         rows.append({"concurrency": c,
                      "peer_tok_s": round(median([r["tok_s"] for r in p]), 1),
                      "ours_tok_s": round(median([r["tok_s"] for r in o]), 1),
-                     "ours_x": round(median([a["tok_s"] / b["tok_s"] for a, b in zip(o, p)]), 2),
-                     "ours_x_min_max": [round(min(a["tok_s"] / b["tok_s"] for a, b in zip(o, p)), 2),
-                                        round(max(a["tok_s"] / b["tok_s"] for a, b in zip(o, p)), 2)],
+                     "ours_x": round(median(ratios), 2),
+                     "ours_x_min_max": [round(min(ratios), 2), round(max(ratios), 2)],
                      "peer_ttft_p50_s": round(median([r["ttft_p50_s"] for r in p]), 3),
                      "ours_ttft_p50_s": round(median([r["ttft_p50_s"] for r in o]), 3),
                      "tokens_per_req": f"{p[0]['tokens_per_request']:g}/{o[0]['tokens_per_request']:g}"})

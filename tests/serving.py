@@ -6,13 +6,7 @@ subfolder would shadow the top one under `import conftest`.
 
 from __future__ import annotations
 
-import socket
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from clients.ray_node import free_port  # noqa: F401  (tests import it from here)
 
 
 def deploy(name: str, args: dict, base_url: str, options: dict | None = None) -> str:
