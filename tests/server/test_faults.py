@@ -119,6 +119,9 @@ def test_unhealthy_engine_is_restarted_by_serves_health_check(faults):
     (tmp / "sick").unlink()
     wait_until(lambda: httpx.get(f"{url}/healthz", timeout=10).status_code == 200,
                what="the role never became healthy")
+    # A replacement that started while the engine was still sick is replaced in turn: for a
+    # moment two replicas are listed (one stopping, one starting). Wait for the one that stays.
+    wait_until(lambda: len(replicas("Reasoning")) == 1, what="the replacements never settled")
     (new,) = replicas("Reasoning")
     assert new != old
     r = compare(url, {"prompt": "hi", "roles": ["reasoning"]})
