@@ -1,20 +1,27 @@
-"""What the benchmarks share: the demo model's role config, a local Ray Serve to deploy on, an
-SSE client that times streams, closed-loop load, statistics, and the machine description that
-every result carries (this machine is shared, so each figure says how loaded it was).
+"""What the benchmarks share: the demo model's role configs (our loop and vLLM), a local Ray Serve
+to deploy on, servers in processes of their own (triserve by `serve run`, vLLM's OpenAI server,
+`transformers serve`), an SSE client that times streams, closed-loop load, statistics, and the
+machine description that every result carries (this machine is shared, so each figure says how
+loaded it was).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -69,18 +76,24 @@ def smollm2_role(max_new_tokens: int = 64, threads: int = 2, max_batch_size: int
 
 
 def converted_smollm2() -> str:
-    """The safetensors copy of the demo model (made on first use), for tools that take a path."""
+    """The safetensors copy of the demo model (made on first use), for tools that take a path
+    (transformers serve, vLLM's own server): the directory triserve's vLLM engine loads too."""
     from serve.config import ModelSourceConfig
-    from serve.sources import converted_dir, resolve
+    from serve.sources import safetensors_dir
 
-    ref = ModelSourceConfig(**SMOLLM2)
-    path = converted_dir(resolve(ref), ref)
-    if not (path / "config.json").is_file():
-        from serve.config import RoleConfig
-        from serve.hf_engine import HFEngine
+    return safetensors_dir(ModelSourceConfig(**SMOLLM2))
 
-        HFEngine(RoleConfig(model=ref)).start()  # converts and saves
-    return str(path)
+
+def vllm_role(dtype: str = "bfloat16", max_new_tokens: int = 64, kv_cache_gib: int = 2,
+              max_input_tokens: int = 1024, env: dict | None = None, **engine_kwargs) -> dict:
+    """A RoleConfig dict for the demo model on the vllm engine, greedy, chat format; vLLM's
+    engine arguments are its defaults but for `dtype`, `max_model_len` 2048 and `engine_kwargs`;
+    its environment VLLM_CPU_KVCACHE_SPACE and `env`."""
+    cfg = smollm2_role(max_new_tokens, engine="vllm", max_input_tokens=max_input_tokens,
+                       vllm={"engine_kwargs": {"dtype": dtype, "max_model_len": 2048, **engine_kwargs},
+                             "env": {"VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib), **(env or {})}})
+    del cfg["torch_threads"], cfg["batching"]  # our loop's settings: vLLM schedules itself
+    return cfg
 
 
 # ---- the machine ----------------------------------------------------------------------------
@@ -216,32 +229,49 @@ class Timed:
     text: str = ""
     status: int = 200
     extra: dict = field(default_factory=dict)
+    times: list[float] = field(default_factory=list)  # arrival of each frame with text (perf_counter)
+
+    @property
+    def gaps(self) -> list[float]:
+        """The gaps between successive text frames: what a reader of the stream waits."""
+        return [b - a for a, b in zip(self.times, self.times[1:])]
 
 
 async def stream_chat(client, url: str, body: dict) -> Timed:
-    """POSTs a streaming OpenAI chat request; times the first content and counts tokens from
-    the usage the server reports (ours with `include_usage`, the peer always)."""
+    """POSTs a streaming OpenAI chat request; times the first content and every text frame, and
+    counts tokens from the usage the server reports (ours with `include_usage`, the peer always;
+    a server that sends none has its text frames counted, and `extra["counted"]` says so)."""
+    from clients.streams import DONE, _SSEDecoder
+
     body = {**body, "stream": True, "stream_options": {"include_usage": True}}
     start = time.perf_counter()
-    ttft = None
     text: list[str] = []
-    tokens = 0
+    times: list[float] = []
+    tokens = usage = None
+    decoder = _SSEDecoder()
     async with client.stream("POST", url, json=body) as resp:
         if resp.status_code != 200:
             await resp.aread()
             return Timed(time.perf_counter() - start, status=resp.status_code, text=resp.text)
         async for line in resp.aiter_lines():
-            if not line.startswith("data: ") or line == "data: [DONE]":
+            data = decoder.feed(line)
+            if data is None or data == DONE:
                 continue
-            frame = json.loads(line[6:])
-            for choice in frame.get("choices") or []:
-                piece = (choice.get("delta") or {}).get("content")
-                if piece:
-                    ttft = ttft if ttft is not None else time.perf_counter() - start
-                    text.append(piece)
+            now = time.perf_counter()
+            frame = json.loads(data)
+            if isinstance(frame.get("error"), dict):  # failed after the 200 was sent
+                return Timed(now - start, status=-1, text=json.dumps(frame["error"]))
+            pieces = [(c.get("delta") or {}).get("content") for c in frame.get("choices") or []]
+            if any(pieces):
+                times.append(now)
+                text.extend(p for p in pieces if p)
             if frame.get("usage"):
-                tokens = frame["usage"]["completion_tokens"]
-    return Timed(time.perf_counter() - start, ttft, tokens, "".join(text))
+                usage = frame["usage"]
+                tokens = usage["completion_tokens"]
+    ttft = times[0] - start if times else None
+    extra = {"counted": True} if tokens is None else {"usage": usage}
+    return Timed(time.perf_counter() - start, ttft, len(times) if tokens is None else tokens,
+                 "".join(text), extra=extra, times=times)
 
 
 async def closed_loop(concurrency: int, jobs: list, call) -> tuple[list[Timed], float]:
@@ -272,7 +302,10 @@ async def chat_level(url: str, model: str, concurrency: int, n: int, max_new_tok
         raise RuntimeError(f"{len(bad)} requests failed at {url}: {bad[0].status} {bad[0].text[:200]}")
     return {"tok_s": sum(r.tokens for r in results) / wall,
             "ttft_p50_s": median([r.ttft_s for r in results]),
-            "tokens_per_request": median([r.tokens for r in results]), "requests": len(results)}
+            "tokens_per_request": median([r.tokens for r in results]), "requests": len(results),
+            "completion_tokens": sum(r.tokens for r in results),
+            "tokens_min_max": [min(r.tokens for r in results), max(r.tokens for r in results)],
+            "wall_s": wall, "tokens_counted": any(r.extra.get("counted") for r in results)}
 
 
 def add_load_args(ap, levels: str) -> None:
@@ -293,3 +326,252 @@ def http_client(timeout_s: float = 600.0):
     return httpx.AsyncClient(timeout=timeout_s, limits=limits)
 
 
+
+
+# ---- servers in processes of their own ------------------------------------------------------
+#
+# Each is started, measured and stopped before the next starts, and every process it started is
+# gone when its block ends: stopped by its own pid or process group, then waited for. Ray's
+# workers (and the vLLM engine processes under them) run in sessions of their own, so stopping a
+# `serve run` process group does not reach them; `reaped` makes this process the subreaper of
+# what it starts, so that such orphans stay its descendants and can be waited for (and killed by
+# pid if they linger). Nothing is looked up by name.
+
+
+def _tail(path: Path | None, chars: int = 3000) -> str:
+    try:
+        return "\n" + Path(path).read_text(errors="replace")[-chars:] if path else ""
+    except OSError:
+        return ""
+
+
+def _set_subreaper() -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def stop_processes(procs: list, grace_s: float = 20.0) -> list[int]:
+    """Waits up to `grace_s` for the (psutil) processes to end, SIGTERMs those still there, then
+    SIGKILLs what is left after as long again; by pid (psutil checks that a pid was not reused).
+    Returns the pids that had to be signalled."""
+    import psutil
+
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for proc in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(sig)
+        _, still = psutil.wait_procs(alive, timeout=grace_s)
+        if not still:
+            break
+    return [p.pid for p in alive]
+
+
+@contextmanager
+def reaped(what: str) -> Iterator[None]:
+    """Every process started inside the block, and every process those started, has ended when
+    the block ends (stragglers are signalled by pid, and named on stderr)."""
+    import psutil
+
+    _set_subreaper()
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    try:
+        yield
+    finally:
+        left = [p for p in me.children(recursive=True) if p.pid not in before]
+        signalled = stop_processes(left)
+        if signalled:
+            print(f"{what}: {len(signalled)} process(es) outlived their server and were stopped: "
+                  f"{signalled}", file=sys.stderr, flush=True)
+
+
+class ServerProcess:
+    """A server command in a session of its own (so its process group is its own) on
+    127.0.0.1:`port`, ready once `ready_path` answers 200; on leaving, SIGTERM to its group,
+    SIGKILL after `stop_timeout_s`, and every process of its tree waited for."""
+
+    name = "server"
+
+    def __init__(self, cmd: list[str], port: int, ready_path: str, env: dict | None = None,
+                 log: str | Path | None = None, start_timeout_s: float = 600,
+                 stop_timeout_s: float = 60):
+        self.cmd, self.port, self.ready_path = cmd, port, ready_path
+        self.env = env or {}
+        self.log = Path(log) if log else None
+        self.start_timeout_s, self.stop_timeout_s = start_timeout_s, stop_timeout_s
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self):
+        out = open(self.log, "w") if self.log else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env={**os.environ, **self.env},
+                                         cwd=ROOT, start_new_session=True)
+        finally:
+            if self.log:
+                out.close()
+        self.started = time.monotonic()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.ready_s = time.monotonic() - self.started
+        return self
+
+    def _wait_ready(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}" + _tail(self.log))
+            try:
+                if httpx.get(self.url + self.ready_path, timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        raise TimeoutError(f"{self.name} not ready after {self.start_timeout_s:.0f} s" + _tail(self.log))
+
+    def stop(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.proc.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            tree = []
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        stop_processes([p for p in tree if p.pid != self.proc.pid])
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class PeerServer(ServerProcess):
+    """`transformers serve --continuous-batching` on the CPU; `extra` flags appended (e.g.
+    `--dtype bfloat16`). Its model id is the directory it serves. Log: `log` or $PEER_LOG."""
+
+    name = "transformers serve"
+
+    def __init__(self, model_dir: str, extra: list[str], log: str | Path | None = None):
+        port = free_port()
+        exe = Path(sys.executable).with_name("transformers")
+        cmd = [str(exe), "serve", model_dir, "--continuous-batching", "--device", "cpu",
+               "--host", "127.0.0.1", "--port", str(port), *extra]
+        super().__init__(cmd, port, "/health", log=log or os.environ.get("PEER_LOG"))
+        self.model = model_dir
+
+
+class BareVLLM(ServerProcess):
+    """vLLM's own OpenAI server (`python -m vllm.entrypoints.openai.api_server`: the `vllm`
+    console script does not work with vllm-cpu), the model served as `served_name`; ready when
+    /v1/models answers. Environment: VLLM_CPU_KVCACHE_SPACE and `env`."""
+
+    name = "vLLM OpenAI server"
+
+    def __init__(self, model_dir: str, dtype: str, kv_cache_gib: int = 2, max_model_len: int = 2048,
+                 served_name: str = "smollm2", extra: list[str] = (), env: dict | None = None,
+                 log: str | Path | None = None, start_timeout_s: float = 400):
+        port = free_port()
+        cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir,
+               "--served-model-name", served_name, "--dtype", dtype, "--host", "127.0.0.1",
+               "--port", str(port), "--max-model-len", str(max_model_len), *extra]
+        super().__init__(cmd, port, "/v1/models", env={"VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib), **(env or {})},
+                         log=log, start_timeout_s=start_timeout_s)
+        self.model = served_name
+
+
+def triserve_deployments(roles: dict, num_cpus: float = 1, max_ongoing_requests: int = 64) -> list:
+    """The Serve config's `deployments:` for `roles`: each role's replica `num_cpus` and
+    `max_ongoing_requests`; the ingress a quarter CPU (so that it fits beside them on 2 cores)."""
+    return [*({"name": role.capitalize(), "ray_actor_options": {"num_cpus": num_cpus},
+               "max_ongoing_requests": max_ongoing_requests} for role in roles),
+            {"name": "Ingress", "ray_actor_options": {"num_cpus": 0.25}}]
+
+
+@contextmanager
+def triserve(name: str, roles: dict, workdir: Path, deployments: list | None = None,
+             start_timeout_s: float = 600) -> Iterator[str]:
+    """triserve serving `roles`, by `serve run` of a Serve config written to `workdir` (through
+    clients/serve_process.py: a Ray of its own, token auth, its log in `workdir/serve.log`);
+    yields the base URL once /healthz answers. On leaving: `serve shutdown -y` on that Ray's
+    dashboard, a wait for the replicas to end (so that engines shut down cleanly), then
+    `serve run`'s process group is stopped and every process it started waited for."""
+    import psutil
+    import yaml
+
+    from clients.serve_process import serve_run
+
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = {"applications": [{
+        "name": name, "route_prefix": "/", "import_path": "serve.app:build_app",
+        "args": {"roles": roles},
+        "deployments": deployments if deployments is not None else triserve_deployments(roles)}]}
+    path = workdir / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    # Ray starts its workers at nice 15; the servers compared with run at nice 0.
+    os.environ.setdefault("RAY_worker_niceness", "0")
+    with reaped(name):
+        with serve_run(path, workdir, start_timeout_s) as url:
+            try:
+                yield url
+            finally:
+                _serve_shutdown(workdir / "serve.log", psutil.Process())
+
+
+def _serve_shutdown(log: Path, me) -> None:
+    """`serve shutdown -y` against the dashboard that this `serve run`'s Ray logged (never a
+    default address: another Ray on this machine would be the one shut down), then up to 60 s
+    for its replicas to end."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace")) if log.is_file() else ""
+    found = re.search(r"View the dashboard at (?:https?://)?([0-9.]+:[0-9]+)", text)
+    if not found:
+        print(f"no dashboard address in {log}: skipping serve shutdown", file=sys.stderr)
+        return
+    exe = Path(sys.executable).with_name("serve")
+    try:
+        subprocess.run([str(exe), "shutdown", "-y", "-a", f"http://{found[1]}"], cwd=ROOT,
+                       env={**os.environ, "RAY_AUTH_MODE": "token"}, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        print("serve shutdown did not return in 60 s", file=sys.stderr)
+        return
+    import psutil
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replicas = []
+        for p in me.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if p.cmdline()[:1] and p.cmdline()[0].startswith("ray::ServeReplica"):
+                    replicas.append(p)
+        if not replicas:
+            return
+        time.sleep(1)
+
+
+def env_pairs(pairs: list[str] | None) -> dict[str, str]:
+    """`KEY=VALUE` options (e.g. `--vllm-env VLLM_CPU_NUM_OF_RESERVED_CPU=0`) as a dict."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"not KEY=VALUE: {pair!r}")
+        out[key] = value
+    return out

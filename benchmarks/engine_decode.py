@@ -19,7 +19,7 @@ from common import PROMPTS, SMOLLM2, median, report
 
 def load_engine(threads: int, dtype: str, max_new_tokens: int, max_rows: int = 16):
     from serve.config import RoleConfig
-    from serve.hf_engine import HFEngine
+    from serve.engines.hf.engine import HFEngine
 
     cfg = RoleConfig.model_validate({
         "model": SMOLLM2, "torch_threads": threads, "dtype": dtype,
@@ -27,7 +27,7 @@ def load_engine(threads: int, dtype: str, max_new_tokens: int, max_rows: int = 1
         "batching": {"max_batch_size": max_rows},
     })
     engine = HFEngine(cfg)
-    engine.start()
+    engine.load()
     return engine
 
 
@@ -46,7 +46,7 @@ def run_engine(engine, n: int, max_new_tokens: int) -> tuple[float, int, float]:
     start = time.perf_counter()
     first = None
     tokens = 0
-    for step in engine.generate(batch):
+    for step in engine.generate_batch(batch):
         first = first if first is not None else time.perf_counter() - start
         tokens += sum(c.completion_tokens for c in step if c is not None and c.finish_reason)
     return time.perf_counter() - start, tokens, first
@@ -121,7 +121,7 @@ def step_profile(engine, n: int, max_new_tokens: int) -> list[dict]:
     """Where a decode step's time goes in our loop: the model's forward, sampling, the per-request
     text work (detokenization, stop strings), and everything else (cache and mask handling, the
     hand-off between threads, Python)."""
-    import serve.continuous as cont
+    import serve.engines.hf.batcher as cont
 
     spent = {"forward": 0.0, "sampling": 0.0, "text (detokenize, stops)": 0.0}
 
@@ -141,7 +141,7 @@ def step_profile(engine, n: int, max_new_tokens: int) -> list[dict]:
     try:
         batch = prepared(engine, n, max_new_tokens)
         start = time.perf_counter()
-        steps = sum(1 for _ in engine.generate(batch))
+        steps = sum(1 for _ in engine.generate_batch(batch))
         total = time.perf_counter() - start
     finally:
         del engine.forward

@@ -34,18 +34,18 @@ def decode_tok_s(dtype: str, reps: int, threads: int) -> dict:
 
     from serve.config import RoleConfig
     from serve.generation import GenerationRequest
-    from serve.hf_engine import HFEngine
+    from serve.engines.hf.engine import HFEngine
     from serve.protocol import GenerationParams
 
     engine = HFEngine(RoleConfig.model_validate(smollm2_role(32, threads, 16, dtype=dtype)))
-    engine.start()
+    engine.load()
     rates = []
     for _ in range(reps):
         reqs = [engine.prepare(GenerationRequest(
             request_id=f"r{i}", messages=[{"role": "user", "content": PROMPTS[i]}],
             params=GenerationParams(max_new_tokens=32, temperature=0.0))) for i in range(8)]
         start, chunks = time.perf_counter(), 0
-        for step in engine.generate(reqs):
+        for step in engine.generate_batch(reqs):
             chunks += sum(1 for c in step if c is not None)
         rates.append(round(chunks / (time.perf_counter() - start), 1))
     return {"tok_s": rates, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),

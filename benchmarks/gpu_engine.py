@@ -77,7 +77,7 @@ def build_engine(name: str, args):
     from transformers import AutoModelForCausalLM
 
     from serve.config import RoleConfig
-    from serve.hf_engine import HFEngine
+    from serve.engines.hf.engine import HFEngine
 
     config = build_config(name, args.tiny)
     role = RoleConfig.model_validate({
@@ -121,7 +121,7 @@ def measure(engine, vocab: int, n: int, args) -> dict:
         sync(engine)
         start = time.perf_counter()
         first, tokens = None, 0
-        for step in engine.generate(batch):
+        for step in engine.generate_batch(batch):
             if first is None:
                 sync(engine)
                 first = time.perf_counter() - start
@@ -161,7 +161,7 @@ def main() -> None:
     for name in args.models.split(","):
         engine, config = build_engine(name, args)
         warm = requests(engine, 2, 8, 4, config.vocab_size)
-        for _ in engine.generate(warm):  # first-call allocations, kernel selection
+        for _ in engine.generate_batch(warm):  # first-call allocations, kernel selection
             pass
         for n in (int(b) for b in args.batches.split(",")):
             rows.append({"model": name, **measure(engine, config.vocab_size, n, args)})

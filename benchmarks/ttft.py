@@ -82,11 +82,11 @@ def main() -> None:
     ap.add_argument("--dtype", default="bfloat16")
     args = ap.parse_args()
     from serve.config import RoleConfig
-    from serve.hf_engine import HFEngine
+    from serve.engines.hf.engine import HFEngine
 
     role = smollm2_role(args.max_new_tokens, args.threads, dtype=args.dtype)
     engine = HFEngine(RoleConfig.model_validate(role))
-    engine.start()
+    engine.load()
     with LocalServe() as local:
         url = local.deploy("ttft", {"roles": {"instruct": role}})
         row = asyncio.run(measure(url, engine, args.reps, args.max_new_tokens))

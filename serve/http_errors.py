@@ -48,10 +48,12 @@ def classify(exc: BaseException) -> TriserveError:
     )
 
     cause = getattr(exc, "cause", None)  # a RayTaskError carries the replica's exception
-    if isinstance(exc, TriserveError):
-        return exc
+    # The cause first: Ray's `RayTaskError(InvalidRequest)` is a TriserveError too, but one built
+    # without our fields' values (its `code` is the class default).
     if isinstance(cause, TriserveError):
         return cause
+    if isinstance(exc, TriserveError):
+        return exc
     if isinstance(exc, BackPressureError) or isinstance(cause, BackPressureError):
         return Unavailable("the model is at capacity; retry shortly", code="overloaded")
     gone = (ray_exc.RayActorError, ray_exc.ActorUnavailableError, DeploymentUnavailableError,

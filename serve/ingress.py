@@ -18,7 +18,7 @@ from serve import http_errors, page
 from serve.calls import RoleCaller, await_response
 from serve.compare import Comparison, role_requests
 from serve.config import AppConfig
-from serve.engine import resolve_sampling
+from serve.engines.base import resolve_sampling
 from serve.errors import InvalidRequest, NotFound
 from serve.generation import GenerationRequest
 from serve.auth import load_keys

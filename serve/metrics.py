@@ -33,7 +33,7 @@ class RoleMetrics:
             "triserve_time_per_output_token_seconds", "Mean time per token after the first.",
             boundaries=_TOKEN_S, tag_keys=("role",))
         self.batch_size = metrics.Histogram(
-            "triserve_batch_size", "Requests per batch handed to the engine.",
+            "triserve_batch_size", "Requests decoding in the replica, seen as each one starts.",
             boundaries=_BATCH, tag_keys=("role",))
         for metric in (self.prompt_tokens, self.generated_tokens, self.ttft, self.tpot, self.batch_size):
             metric.set_default_tags(dict(self.tags))  # Serve adds its tags to the dict it gets

@@ -36,3 +36,24 @@ def scripted_role(**script) -> dict:
         "engine": "scripted",
         "scripted": script,
     }
+
+
+# vLLM on CPU for tests: float32 as our loop, no torch.compile (it adds a minute to a start), a
+# small KV cache and context.
+VLLM_TEST = {"engine_kwargs": {"max_model_len": 512, "dtype": "float32", "enforce_eager": True,
+                               "max_num_seqs": 16},
+             "env": {"VLLM_CPU_KVCACHE_SPACE": "1"}}
+
+
+def vllm_role(path: Path, **extra) -> dict:
+    """A role on the vllm engine over the tiny model at `path`, greedy, 16 new tokens."""
+    return {
+        "model": {"source": "local", "path": str(path)},
+        "served_model_name": "tiny-vllm",
+        "engine": "vllm",
+        "vllm": VLLM_TEST,
+        "defaults": {"max_new_tokens": 16, "temperature": 0.0},
+        "max_new_tokens_cap": 256,
+        "max_input_tokens": 1024,
+        **extra,
+    }

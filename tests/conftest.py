@@ -25,6 +25,12 @@ def tiny_dirs(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def both_dir(tmp_path_factory) -> Path:
+    """A tiny Qwen3 that both engines run: head_dim 32 (vLLM's CPU attention takes 32 and up)."""
+    return build_model(tmp_path_factory.mktemp("tiny-both") / "qwen3", "qwen3", head_dim=32)
+
+
+@pytest.fixture(scope="session")
 def serve_instance():
     """A local Ray (with 3 logical GPUs, as the GPU graph asks) and Serve on a free port."""
     import ray

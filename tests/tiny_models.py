@@ -55,8 +55,9 @@ def build_tokenizer(thinking: bool) -> PreTrainedTokenizerFast:
     )
 
 
-def build_model(path: Path, kind: str, seed: int = 0) -> Path:
-    """kind: 'qwen2' (no thinking tags in its template) or 'qwen3' (thinks)."""
+def build_model(path: Path, kind: str, seed: int = 0, head_dim: int = 16) -> Path:
+    """kind: 'qwen2' (no thinking tags in its template) or 'qwen3' (thinks). `head_dim` (Qwen3
+    only): vLLM's CPU attention takes 32 and up, so the models both engines run use 32."""
     tokenizer = build_tokenizer(thinking=kind == "qwen3")
     common = dict(
         vocab_size=len(tokenizer),
@@ -74,7 +75,7 @@ def build_model(path: Path, kind: str, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     if kind == "qwen3":
-        model = Qwen3ForCausalLM(Qwen3Config(head_dim=16, **common))
+        model = Qwen3ForCausalLM(Qwen3Config(head_dim=head_dim, **common))
     else:
         model = Qwen2ForCausalLM(Qwen2Config(**common))
     model.generation_config = GenerationConfig(

@@ -17,7 +17,7 @@ import pytest
 
 from serve.config import RoleConfig
 from serve.generation import Accumulator, GenerationRequest
-from serve.hf_engine import HFEngine
+from serve.engines.hf.engine import HFEngine
 from serve.protocol import GenerationParams
 
 
@@ -26,7 +26,7 @@ def make_engine(path, **batching) -> HFEngine:
         "model": {"source": "local", "path": str(path)}, "torch_threads": 1,
         "defaults": {"max_new_tokens": 24, "temperature": 0.0}, "batching": batching,
     }))
-    engine.start()
+    engine.load()
     return engine
 
 
@@ -53,7 +53,7 @@ class Group(threading.Thread):
         self.first_step = threading.Event()
 
     def run(self):
-        for step in self.engine.generate(self.reqs):
+        for step in self.engine.generate_batch(self.reqs):
             self.first_step.set()
             for i, chunk in enumerate(step):
                 if chunk is not None:
@@ -148,7 +148,7 @@ def test_a_failing_step_fails_its_callers_and_the_engine_goes_on(engine):
     bad = prepared(engine)
     bad.prompt_ids = [10**6]  # beyond the vocabulary: the forward pass raises
     with pytest.raises(IndexError):
-        list(engine.generate([bad]))
+        list(engine.generate_batch([bad]))
     assert alone(engine, max_new_tokens=4).completion_tokens == 4
 
 

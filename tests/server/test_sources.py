@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from serve.config import ModelSourceConfig, RoleConfig
-from serve.hf_engine import HFEngine
+from serve.engines.hf.engine import HFEngine
 from serve.sources import SOURCES, resolve
 
 
@@ -36,7 +36,7 @@ def test_huggingface_source_resolves_and_loads_from_its_cache(tiny_dirs, tmp_pat
     model = {"source": "huggingface", "id": "Qwen/Tiny", "cache_dir": str(tmp_path), "offline": True}
     assert resolve(ModelSourceConfig(**model)).path == str(target)
     engine = HFEngine(RoleConfig(model=model))
-    engine.start()
+    engine.load()
     assert engine.model.config.model_type == "qwen3"
 
 

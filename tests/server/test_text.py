@@ -7,8 +7,8 @@ import pytest
 from transformers import AutoTokenizer
 
 from serve.generation import PreparedRequest, SamplingParams
-from serve.reasoning import ReasoningParser, split_ids, think_token_ids
-from serve.sequence import IncrementalDetokenizer, SequenceState, StopMatcher
+from serve.engines.reasoning import ReasoningParser, split_ids, think_token_ids
+from serve.engines.text import IncrementalDetokenizer, SequenceState, StopMatcher
 
 
 @pytest.fixture(scope="module")

