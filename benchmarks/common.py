@@ -575,3 +575,19 @@ def env_pairs(pairs: list[str] | None) -> dict[str, str]:
             raise ValueError(f"not KEY=VALUE: {pair!r}")
         out[key] = value
     return out
+
+
+def servers_and_workdir(ap, args, known, prefix: str) -> tuple[list[str], Path]:
+    """The `--servers` asked for (an argparse error naming unknown ones), `--vllm-env` parsed
+    into `args.vllm_env`, and `--workdir` made (a temporary one by default) and printed."""
+    import tempfile
+
+    args.vllm_env = env_pairs(args.vllm_env)
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    unknown = sorted(set(servers) - set(known))
+    if unknown:
+        ap.error(f"unknown server(s) {unknown}; known: {', '.join(known)}")
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix=prefix))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"# logs in {workdir}", flush=True)
+    return servers, workdir

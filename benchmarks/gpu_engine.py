@@ -1,13 +1,15 @@
-"""The engine alone on the reference architectures, with random weights: tokens/s by batch size
-and time to first token, for Qwen2.5-3B (base and instruct share it) and Qwen3-4B in bf16.
+"""Each engine alone on the reference architectures, with random weights: tokens/s by batch size,
+time to first token and peak GPU memory, for Qwen2.5-3B (base and instruct share it) and
+Qwen3-4B in bf16, on our loop (`hf`) and on vLLM (`vllm`, its `load_format: dummy`).
 
 No download and no Ray: the configs are written here, the weights are random (speed does not
 depend on their values), and the tokenizer is a word-level one built on the spot over the full
 vocabulary, so a GPU machine that reaches no package index can run it as is.
 
-    python benchmarks/gpu_engine.py                  # on a GPU machine: both models, batch 1/8/32
-    python benchmarks/gpu_engine.py --tiny           # the same code on CPU, tiny models, seconds
-    python benchmarks/gpu_engine.py --models qwen3-4b --batches 1,8 --new-tokens 64
+    python benchmarks/gpu_engine.py                  # on a GPU machine: both models, both
+                                                     # engines, batch 1/16/64
+    python benchmarks/gpu_engine.py --tiny           # the same code on CPU, tiny models
+    python benchmarks/gpu_engine.py --engines vllm --models qwen3-4b --batches 1,16 --new-tokens 64
 
 Prints a table and one `JSON {...}` line.
 """
@@ -43,7 +45,8 @@ CONFIGS = {
 }
 
 # --tiny: the same architectures, shrunk so that CPU runs them in seconds.
-TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+# head_dim 32 (128 / 4 heads): the least vLLM's CPU attention takes.
+TINY = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512}
 
 
@@ -52,7 +55,7 @@ def build_config(name: str, tiny: bool):
 
     fields = dict(CONFIGS[name])
     if tiny:
-        fields.update(TINY, head_dim=16 if "head_dim" in fields else None)
+        fields.update(TINY, head_dim=32 if "head_dim" in fields else None)
         fields = {k: v for k, v in fields.items() if v is not None}
     # No EOS: random weights would stop at it by chance, and every row must decode its tokens.
     fields["eos_token_id"] = None
@@ -70,6 +73,65 @@ def word_tokenizer(vocab_size: int):
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="t0")
+
+
+def build_vllm_engine(name: str, args):
+    """A vLLM engine over a directory holding only the config and the tokenizer: vLLM's
+    `load_format: dummy` makes random weights of the right shapes on the device."""
+    import asyncio
+    import tempfile
+
+    from serve.config import RoleConfig
+    from serve.engines.vllm.engine import VLLMEngine
+
+    config = build_config(name, args.tiny)
+    path = Path(tempfile.mkdtemp(prefix=f"gpu-engine-{name}-"))
+    config.save_pretrained(path)
+    word_tokenizer(config.vocab_size).save_pretrained(path)
+    kwargs = {"load_format": "dummy", "dtype": args.dtype,
+              "max_model_len": args.prompt_tokens + args.new_tokens + 16,
+              "max_num_seqs": max(int(b) for b in args.batches.split(","))}
+    if args.tiny:
+        kwargs.update(dtype="float32", enforce_eager=True)
+    else:
+        kwargs["gpu_memory_utilization"] = args.gpu_memory_utilization
+    role = RoleConfig.model_validate({
+        "model": {"source": "local", "path": str(path)}, "served_model_name": name,
+        "engine": "vllm", "vllm": {"engine_kwargs": kwargs, "env": {"VLLM_CPU_KVCACHE_SPACE": "1"}},
+        "max_new_tokens_cap": 100_000, "max_input_tokens": 100_000,
+    })
+    engine = VLLMEngine(role)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(engine.start())
+    engine.loop = loop
+    return engine, config
+
+
+def measure_vllm(engine, vocab: int, n: int, args) -> dict:
+    """n requests handed to vLLM at once: median time to the first token of the batch, decode
+    tokens/s after it, over `reps` runs."""
+    runs = []
+
+    async def one(req, t0, firsts):
+        tokens = 0
+        async for chunk in engine.generate(req):
+            if not firsts:
+                firsts.append(time.perf_counter() - t0)
+            tokens = chunk.completion_tokens or tokens
+        return tokens
+
+    async def batch():
+        import asyncio
+
+        reqs = requests(engine, n, args.prompt_tokens, args.new_tokens, vocab)
+        firsts: list[float] = []
+        start = time.perf_counter()
+        tokens = sum(await asyncio.gather(*(one(r, start, firsts) for r in reqs)))
+        return firsts[0], tokens, time.perf_counter() - start
+
+    for _ in range(args.reps):
+        runs.append(engine.loop.run_until_complete(batch()))
+    return summarise(runs, n)
 
 
 def build_engine(name: str, args):
@@ -129,6 +191,11 @@ def measure(engine, vocab: int, n: int, args) -> dict:
         sync(engine)
         total = time.perf_counter() - start
         runs.append((first, tokens, total))
+    return summarise(runs, n)
+
+
+def summarise(runs: list[tuple[float, int, float]], n: int) -> dict:
+    """(time to the first step, tokens, total seconds) per run → the row's medians."""
     first = statistics.median(r[0] for r in runs)
     total = statistics.median(r[2] for r in runs)
     tokens = runs[0][1]
@@ -137,10 +204,23 @@ def measure(engine, vocab: int, n: int, args) -> dict:
             "overall_tok_s": round(tokens / total, 1), "tokens": tokens}
 
 
+def peak_memory_gib() -> float | None:
+    """Peak GPU memory in use on device 0 (every process's, from the driver), GiB; None on CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    free, total = torch.cuda.mem_get_info(0)
+    return round((total - free) / 2**30, 2)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="qwen2.5-3b,qwen3-4b")
-    ap.add_argument("--batches", default="1,8,32")
+    ap.add_argument("--engines", default="hf,vllm")
+    ap.add_argument("--batches", default="1,16,64")
+    ap.add_argument("--gpu-memory-utilization", type=float, default=0.85,
+                    help="vLLM's share of the GPU (weights and KV cache)")
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--new-tokens", type=int, default=128)
     ap.add_argument("--reps", type=int, default=3)
@@ -158,16 +238,29 @@ def main() -> None:
     import torch
 
     rows = []
-    for name in args.models.split(","):
-        engine, config = build_engine(name, args)
-        warm = requests(engine, 2, 8, 4, config.vocab_size)
-        for _ in engine.generate_batch(warm):  # first-call allocations, kernel selection
-            pass
-        for n in (int(b) for b in args.batches.split(",")):
-            rows.append({"model": name, **measure(engine, config.vocab_size, n, args)})
-            print(rows[-1], flush=True)
-        engine.shutdown()
-        del engine
+    for kind in args.engines.split(","):
+        for name in args.models.split(","):
+            if kind == "vllm":
+                engine, config = build_vllm_engine(name, args)
+                run = measure_vllm
+                engine.loop.run_until_complete(engine.warm_up())
+            else:
+                engine, config = build_engine(name, args)
+                run = measure
+                warm = requests(engine, 2, 8, 4, config.vocab_size)
+                for _ in engine.generate_batch(warm):  # first-call allocations, kernel selection
+                    pass
+                if torch.cuda.is_available():
+                    torch.cuda.reset_peak_memory_stats()
+            for n in (int(b) for b in args.batches.split(",")):
+                row = {"engine": kind, "model": name, **run(engine, config.vocab_size, n, args)}
+                # hf: torch's own peak; vllm: the GPU in use, its preallocated KV cache included.
+                row["peak_gib"] = (round(torch.cuda.max_memory_allocated() / 2**30, 2)
+                                   if kind == "hf" and torch.cuda.is_available() else peak_memory_gib())
+                rows.append(row)
+                print(rows[-1], flush=True)
+            engine.shutdown()
+            del engine
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() and args.device != "cpu" else "cpu"
     out = {"benchmark": "gpu_engine", "device": device, "torch": torch.__version__,
            "setting": vars(args), "rows": rows}

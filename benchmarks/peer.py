@@ -14,58 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-from common import (LocalServe, add_load_args, chat_level, converted_smollm2, free_port, median, report,
+from common import (LocalServe, PeerServer, add_load_args, chat_level, converted_smollm2, median, report,
                     smollm2_role)
-
-
-class PeerServer:
-    """`transformers serve` in a subprocess on a free port, stopped by its pid."""
-
-    def __init__(self, model_dir: str, extra: list[str]):
-        self.model_dir = model_dir
-        self.extra = extra
-
-    def __enter__(self) -> "PeerServer":
-        self.port = free_port()
-        exe = Path(sys.executable).with_name("transformers")
-        cmd = [str(exe), "serve", self.model_dir, "--continuous-batching", "--device", "cpu",
-               "--host", "127.0.0.1", "--port", str(self.port), *self.extra]
-        self.log = open(os.environ.get("PEER_LOG", os.devnull), "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._wait_healthy()
-        return self
-
-    def _wait_healthy(self, timeout_s: float = 600) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"transformers serve exited with {self.proc.returncode}")
-            try:
-                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError("transformers serve did not come up")
-
-    def __exit__(self, *exc) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 async def run(args, ours: str, peer: str, peer_model: str) -> list[dict]:

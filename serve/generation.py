@@ -68,6 +68,19 @@ class Chunk:
     error: str | None = None
 
 
+def merge_chunks(chunks: list[Chunk]) -> Chunk:
+    """Chunks that came one after another, as one: their text joined, the last one's finish
+    fields. `chunks` is not empty."""
+    last = chunks[-1]
+    if len(chunks) == 1:
+        return last
+    merged = Chunk(**vars(last))
+    merged.content = "".join(c.content for c in chunks)
+    merged.thinking = "".join(c.thinking for c in chunks)
+    merged.prompt_tokens = max(c.prompt_tokens for c in chunks)
+    return merged
+
+
 @dataclass
 class Completion:
     """A whole generation, as a model deployment returns it to a non-streaming caller."""

@@ -9,6 +9,7 @@ pay for first-call allocations.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import AsyncIterator
@@ -18,10 +19,50 @@ from ray import serve
 from serve.config import RoleConfig
 from serve.engines import build_engine
 from serve.errors import EngineFailure, TriserveError
-from serve.generation import Accumulator, Chunk, Completion, GenerationRequest, PreparedRequest
+from serve.generation import (Accumulator, Chunk, Completion, GenerationRequest, PreparedRequest,
+                              merge_chunks)
 from serve.metrics import RoleMetrics
 
 logger = logging.getLogger("ray.serve")
+
+
+_END = object()
+
+
+async def coalesced(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+    """`chunks`, with those that arrived while the consumer was busy merged into one.
+
+    Each item a Serve streaming method yields is a message of its own, replica → ingress →
+    proxy: under load, per-token messages cost the CPU the engine needs. A lone stream still
+    gets every token as it comes (nothing waits to be merged); a busy one gets fewer, longer
+    chunks. Closing this closes `chunks` (the engine drops the request)."""
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for chunk in chunks:
+                queue.put_nowait(chunk)
+            queue.put_nowait(_END)
+        except Exception as exc:  # handed to the consumer, raised there
+            queue.put_nowait(exc)
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            items = [await queue.get()]
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            text = [c for c in items if isinstance(c, Chunk)]
+            if text:
+                yield merge_chunks(text)
+            end = items[-1]
+            if end is _END:
+                return
+            if isinstance(end, BaseException):
+                raise end
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @serve.deployment(max_ongoing_requests=32, health_check_period_s=10, health_check_timeout_s=30)
@@ -44,10 +85,11 @@ class ModelServer:
 
     async def stream(self, req: GenerationRequest) -> AsyncIterator[Chunk]:
         """Yields an empty chunk (with `prompt_tokens`) as soon as the request is accepted, so a
-        caller learns of a refusal before it commits to a streaming response; then the text."""
+        caller learns of a refusal before it commits to a streaming response; then the text,
+        chunks that queued up while the caller was busy merged into one (`coalesced`)."""
         prepared = self.engine.prepare(req)
         yield Chunk(prompt_tokens=len(prepared.prompt_ids))
-        async for chunk in self._run(prepared):
+        async for chunk in coalesced(self._run(prepared)):
             yield chunk
 
     async def generate(self, req: GenerationRequest) -> Completion:

@@ -111,8 +111,21 @@ def converted_dir(model: LocalModel, ref: ModelSourceConfig) -> Path:
     time GGUF parsing and dequantising take)."""
     file = Path(model.path) / model.gguf_file
     stat = file.stat()
-    key = hashlib.sha256(f"{file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
+    # v2: copies made before the GGUF's add_bos_token was carried over lack it (Gemma then
+    # continues a prompt without its <bos> and writes newlines only).
+    key = hashlib.sha256(f"v2:{file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
     return cache_root(ref) / "converted" / f"{file.stem}-{key[:12]}"
+
+
+def carry_gguf_tokenizer_flags(tokenizer, gguf_path: str | Path) -> None:
+    """Set on `tokenizer` what the GGUF file says of BOS, which transformers' GGUF conversion
+    drops: Gemma's file says `tokenizer.ggml.add_bos_token = true`, and Gemma without its `<bos>`
+    writes only newlines; SmolLM2's says false."""
+    import gguf
+
+    field = gguf.GGUFReader(str(gguf_path)).fields.get("tokenizer.ggml.add_bos_token")
+    if field is not None:
+        tokenizer.add_bos_token = bool(field.parts[field.data[0]][0])
 
 
 def save_converted(model, tokenizer, target: Path) -> None:
@@ -151,6 +164,7 @@ def safetensors_dir(ref: ModelSourceConfig) -> str:
 
         kwargs = {"gguf_file": local.gguf_file}
         tokenizer = AutoTokenizer.from_pretrained(local.path, **kwargs)
+        carry_gguf_tokenizer_flags(tokenizer, Path(local.path) / local.gguf_file)
         model = AutoModelForCausalLM.from_pretrained(local.path, dtype=torch.float32, **kwargs)
         save_converted(model, tokenizer, target)
         if not (target / "config.json").is_file():

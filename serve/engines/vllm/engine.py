@@ -31,20 +31,30 @@ from serve.engines.base import Engine
 from serve.engines.prompts import PromptBuilder
 from serve.engines.text import SequenceState
 from serve.errors import InvalidRequest
-from serve.generation import Chunk, GenerationRequest, PreparedRequest
+from serve.generation import Chunk, GenerationRequest, PreparedRequest, merge_chunks
 
 logger = logging.getLogger("triserve.engine")
 
 
 def merge(into: Chunk | None, chunk: Chunk | None) -> Chunk | None:
     """Several tokens can arrive in one vLLM output: one chunk for all their text."""
-    if chunk is None:
-        return into
-    if into is None:
-        return chunk
-    chunk.content = into.content + chunk.content
-    chunk.thinking = into.thinking + chunk.thinking
-    return chunk
+    if chunk is None or into is None:
+        return chunk or into
+    return merge_chunks([into, chunk])
+
+
+def _ray_stat_loggers() -> list | None:
+    """Inside Ray, vLLM's engine metrics (`vllm:` TTFT, TPOT, KV cache use, queue) go out through
+    Ray's metrics endpoint beside ours, as Ray Serve LLM does (`RayPrometheusStatLogger`)."""
+    try:
+        import ray
+
+        if not ray.is_initialized():
+            return None
+        from vllm.v1.metrics.ray_wrappers import RayPrometheusStatLogger
+    except ImportError:
+        return None
+    return [RayPrometheusStatLogger]
 
 
 class VLLMEngine(Engine):
@@ -70,7 +80,7 @@ class VLLMEngine(Engine):
             ) from exc
         args = AsyncEngineArgs(model=path, tokenizer=path, served_model_name=[self.model_id],
                                **self.config.vllm.engine_kwargs)
-        self.llm = AsyncLLM.from_engine_args(args)
+        self.llm = AsyncLLM.from_engine_args(args, stat_loggers=_ray_stat_loggers())
         self.tokenizer = await asyncio.to_thread(AutoTokenizer.from_pretrained, path)
         context = self.llm.model_config.max_model_len
         self.prompts = PromptBuilder(self.tokenizer, self.config, self.model_id, context)
@@ -106,15 +116,13 @@ class VLLMEngine(Engine):
         )
 
     async def generate(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
+        from vllm.exceptions import VLLMClientError
         from vllm.inputs import TokensPrompt
 
         state = SequenceState(req, self.tokenizer, self.prompts.think_ids, self.eos_ids)
         rid = f"{req.request_id}-{uuid.uuid4().hex[:8]}"  # vLLM needs ids unique in flight
-        try:
-            outputs = self.llm.generate(TokensPrompt(prompt_token_ids=req.prompt_ids),
-                                        self._sampling(req), rid)
-        except ValueError as exc:  # vLLM refused the parameters
-            raise InvalidRequest(str(exc)) from None
+        outputs = self.llm.generate(TokensPrompt(prompt_token_ids=req.prompt_ids),
+                                    self._sampling(req), rid)
         try:
             async for out in outputs:
                 if req.cancelled.is_set():
@@ -132,6 +140,8 @@ class VLLMEngine(Engine):
                     return
                 if chunk is not None:
                     yield chunk
+        except VLLMClientError as exc:  # vLLM refused the request (what we check first passed)
+            raise InvalidRequest(str(exc), param=getattr(exc, "parameter", None)) from None
         finally:
             await outputs.aclose()  # aborts the request in vLLM when it is still running
 
