@@ -20,6 +20,7 @@ import argparse
 import json
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -85,6 +86,8 @@ def build_vllm_engine(name: str, args):
     from serve.engines.vllm.engine import VLLMEngine
 
     config = build_config(name, args.tiny)
+    # vLLM picks its model class by `architectures`, which a config built from fields lacks.
+    config.architectures = [{"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[config.model_type]]
     path = Path(tempfile.mkdtemp(prefix=f"gpu-engine-{name}-"))
     config.save_pretrained(path)
     word_tokenizer(config.vocab_size).save_pretrained(path)
@@ -101,9 +104,12 @@ def build_vllm_engine(name: str, args):
         "max_new_tokens_cap": 100_000, "max_input_tokens": 100_000,
     })
     engine = VLLMEngine(role)
+    # The engine's own event loop on a daemon thread, as in a replica (a loop left behind on the
+    # main thread kept the process from exiting).
     loop = asyncio.new_event_loop()
-    loop.run_until_complete(engine.start())
-    engine.loop = loop
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    engine.run = lambda coro: asyncio.run_coroutine_threadsafe(coro, loop).result()
+    engine.run(engine.start())
     return engine, config
 
 
@@ -130,7 +136,7 @@ def measure_vllm(engine, vocab: int, n: int, args) -> dict:
         return firsts[0], tokens, time.perf_counter() - start
 
     for _ in range(args.reps):
-        runs.append(engine.loop.run_until_complete(batch()))
+        runs.append(engine.run(batch()))
     return summarise(runs, n)
 
 
@@ -243,7 +249,9 @@ def main() -> None:
             if kind == "vllm":
                 engine, config = build_vllm_engine(name, args)
                 run = measure_vllm
-                engine.loop.run_until_complete(engine.warm_up())
+                # Warm with the benchmark's own kind of request (the word tokenizer knows no
+                # English, so the engine's own warm-up prompt would be empty).
+                measure_vllm(engine, config.vocab_size, 2, argparse.Namespace(**{**vars(args), "reps": 1}))
             else:
                 engine, config = build_engine(name, args)
                 run = measure

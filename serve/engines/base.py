@@ -18,7 +18,7 @@ from serve.errors import InvalidRequest
 from serve.generation import Chunk, GenerationRequest, PreparedRequest, SamplingParams
 from serve.protocol import GenerationParams
 
-# What `warm_up` sends: a short chat, a few tokens, greedy.
+# What `warm_up` sends: a short raw prompt, a few tokens, greedy.
 WARM_UP_PROMPT = "Hello"
 WARM_UP_TOKENS = 4
 
@@ -53,10 +53,12 @@ class Engine(ABC):
         Raises when the request fails; other requests are not affected by this call's end."""
 
     async def warm_up(self) -> None:
-        """One short greedy generation, drained; raises when the engine cannot generate."""
+        """One short greedy generation, drained; raises when the engine cannot generate. A raw
+        prompt: every model takes one, with or without a chat template."""
         req = GenerationRequest(
             request_id="warm-up",
             prompt=WARM_UP_PROMPT,
+            raw=True,
             params=GenerationParams(max_new_tokens=WARM_UP_TOKENS, temperature=0.0),
         )
         async for _ in self.generate(self.prepare(req)):

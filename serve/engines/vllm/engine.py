@@ -90,7 +90,10 @@ class VLLMEngine(Engine):
             eos |= set(gen if isinstance(gen, list) else [gen])
         except OSError:  # no generation_config.json
             pass
-        self.eos_ids = eos - {None}
+        # Only ids inside the model's vocabulary: vLLM refuses a stop token id beyond it (a
+        # tokenizer can have more entries than the model's embedding has rows).
+        vocab = self.llm.model_config.get_vocab_size()
+        self.eos_ids = {i for i in eos - {None} if i < vocab}
         logger.info("vLLM serves %s from %s (context %d tokens)", self.model_id, path, context)
 
     def prepare(self, req: GenerationRequest) -> PreparedRequest:
