@@ -32,3 +32,7 @@ run fanout benchmarks/fanout.py --dtype float32
 run overhead benchmarks/overhead.py
 run overhead_nowait benchmarks/overhead.py --wait-s 0
 run gpu_engine_tiny benchmarks/gpu_engine.py --tiny
+# The engines (vLLM CPU build): four servers on one load, long prompts, the vLLM engine alone.
+run servers_bf16 benchmarks/servers.py --workdir "$OUT/servers"
+run long_prompt benchmarks/long_prompt.py --workdir "$OUT/long_prompt"
+run vllm_engine benchmarks/vllm_engine.py
