@@ -31,8 +31,8 @@ import json
 import time
 from pathlib import Path
 
-from common import (servers_and_workdir, PROMPTS, converted_smollm2, http_client, median, reaped, report,
-                    smollm2_role, stream_chat, triserve, vllm_role)
+from common import (converted_smollm2, http_client, median, PROMPTS, report, smollm2_role, stream_chat, vllm_role)
+from processes import reaped, servers_and_workdir, triserve
 
 from clients.bench_stats import percentile  # noqa: E402  (common puts the project on the path)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from common import (LocalServe, PeerServer, add_load_args, chat_level, converted_smollm2, median, report,
-                    smollm2_role)
+from common import (add_load_args, chat_level, converted_smollm2, LocalServe, median, report, smollm2_role)
+from processes import PeerServer
 
 
 async def run(args, ours: str, peer: str, peer_model: str) -> list[dict]:

@@ -40,8 +40,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Iterator
 
-from common import (servers_and_workdir, BareVLLM, PeerServer, chat_level, converted_smollm2, reaped, report,
-                    smollm2_role, triserve, vllm_role)
+from common import (chat_level, converted_smollm2, report, smollm2_role, vllm_role)
+from processes import BareVLLM, PeerServer, reaped, servers_and_workdir, triserve
 
 SERVERS = ("bare-vllm", "triserve-vllm", "transformers-serve", "triserve-hf")
 LABELS = {"bare-vllm": "bare vLLM", "triserve-vllm": "triserve vLLM",

