@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from ray.serve import Application
 
-from serve.config import AppConfig
+from serve.config import CHECK_ENGINE_ARGS, AppConfig
 from serve.ingress import Ingress
 from serve.model_server import ModelServer
 
 
 def build_app(args: dict) -> Application:
-    return build_graph(AppConfig.model_validate(args))
+    """The graph from a Serve config file's `args:`; raises pydantic's `ValidationError`, naming
+    the field, for a bad config (vLLM engine argument names included)."""
+    return build_graph(AppConfig.model_validate(args, context={CHECK_ENGINE_ARGS: True}))
 
 
 def build_graph(config: AppConfig, options: dict[str, dict] | None = None) -> Application:

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from serve.protocol import ROLES, StopStrings
+
+
+# Validation context key: check vLLM engine argument names against vLLM's own (`build_app` sets
+# it; the replicas, which validate the same config again, need not import vLLM to do so).
+CHECK_ENGINE_ARGS = "check_engine_args"
 
 
 class _Config(BaseModel):
@@ -118,10 +123,12 @@ class VLLMEngineConfig(_Config):
 
     @field_validator("engine_kwargs")
     @classmethod
-    def _known_engine_args(cls, kwargs: dict) -> dict:
+    def _known_engine_args(cls, kwargs: dict, info: ValidationInfo) -> dict:
         reserved = {"model", "tokenizer", "served_model_name"} & set(kwargs)
         if reserved:
             raise ValueError(f"{sorted(reserved)} are set by triserve from the role's model")
+        if not (info.context or {}).get(CHECK_ENGINE_ARGS):
+            return kwargs  # checked once, when the app is built (importing vLLM takes seconds)
         try:
             import dataclasses
 

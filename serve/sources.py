@@ -128,6 +128,19 @@ def carry_gguf_tokenizer_flags(tokenizer, gguf_path: str | Path) -> None:
         tokenizer.add_bos_token = bool(field.parts[field.data[0]][0])
 
 
+def load_gguf(local: LocalModel):
+    """(model, tokenizer) from a GGUF file, the weights dequantised to float32 (kept so: the
+    converted copy serves every dtype), the file's BOS flag carried to the tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs = {"gguf_file": local.gguf_file}
+    tokenizer = AutoTokenizer.from_pretrained(local.path, **kwargs)
+    carry_gguf_tokenizer_flags(tokenizer, Path(local.path) / local.gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(local.path, dtype=torch.float32, **kwargs)
+    return model, tokenizer
+
+
 def save_converted(model, tokenizer, target: Path) -> None:
     """Keep a safetensors copy of a dequantised GGUF model at `target` (written to a temporary
     sibling, then renamed: a replica converting at the same time never sees half a copy). An
@@ -159,14 +172,7 @@ def safetensors_dir(ref: ModelSourceConfig) -> str:
         return local.path
     target = converted_dir(local, ref)
     if not (target / "config.json").is_file():
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        kwargs = {"gguf_file": local.gguf_file}
-        tokenizer = AutoTokenizer.from_pretrained(local.path, **kwargs)
-        carry_gguf_tokenizer_flags(tokenizer, Path(local.path) / local.gguf_file)
-        model = AutoModelForCausalLM.from_pretrained(local.path, dtype=torch.float32, **kwargs)
-        save_converted(model, tokenizer, target)
+        save_converted(*load_gguf(local), target)
         if not (target / "config.json").is_file():
             raise RuntimeError(f"could not write the converted copy of {local.gguf_file} to {target}")
     return str(target)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
 from typing import AsyncIterator, Iterator
 
 import torch
@@ -22,8 +21,7 @@ from serve.engines.base import Engine
 from serve.engines.hf.batcher import ContinuousBatcher
 from serve.engines.prompts import PromptBuilder
 from serve.generation import Chunk, GenerationRequest, PreparedRequest
-from serve.sources import (LocalModel, carry_gguf_tokenizer_flags, converted_dir, resolve,
-                           save_converted)
+from serve.sources import LocalModel, converted_dir, load_gguf, resolve, save_converted
 
 logger = logging.getLogger("triserve.engine")
 
@@ -42,16 +40,13 @@ class HFEngine(Engine):
     def load(self) -> None:
         """`start` without an event loop (benchmarks, tests)."""
         path, gguf_file = self._local_files()
-        kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-        if gguf_file:
-            carry_gguf_tokenizer_flags(tokenizer, os.path.join(path, gguf_file))
-        # A GGUF file is dequantised to float32 and kept so (the converted copy serves every dtype);
-        # `adopt` casts to the role's dtype.
-        dtype = torch.float32 if gguf_file else self._dtype(self._device())
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
-        if gguf_file:
-            self._save_converted(model, tokenizer, path, gguf_file)
+        if gguf_file:  # float32 as loaded; `adopt` casts to the role's dtype
+            local = LocalModel(path, gguf_file)
+            model, tokenizer = load_gguf(local)
+            save_converted(model, tokenizer, converted_dir(local, self.config.model))
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=self._dtype(self._device()))
         self.adopt(model, tokenizer)
         logger.info("loaded %s on %s (%s)", self.model_id, self.device, self.dtype)
 
@@ -101,10 +96,6 @@ class HFEngine(Engine):
         if (converted / "config.json").is_file():
             return str(converted), None
         return local.path, local.gguf_file
-
-    def _save_converted(self, model, tokenizer, path: str, gguf_file: str) -> None:
-        """Keep a safetensors copy of a dequantised GGUF model: the next start loads in a blink."""
-        save_converted(model, tokenizer, converted_dir(LocalModel(path, gguf_file), self.config.model))
 
     # ---- requests ---------------------------------------------------------------------------
 

@@ -36,13 +36,6 @@ from serve.generation import Chunk, GenerationRequest, PreparedRequest, merge_ch
 logger = logging.getLogger("triserve.engine")
 
 
-def merge(into: Chunk | None, chunk: Chunk | None) -> Chunk | None:
-    """Several tokens can arrive in one vLLM output: one chunk for all their text."""
-    if chunk is None or into is None:
-        return chunk or into
-    return merge_chunks([into, chunk])
-
-
 def _ray_stat_loggers() -> list | None:
     """Inside Ray, vLLM's engine metrics (`vllm:` TTFT, TPOT, KV cache use, queue) go out through
     Ray's metrics endpoint beside ours, as Ray Serve LLM does (`RayPrometheusStatLogger`)."""
@@ -132,17 +125,18 @@ class VLLMEngine(Engine):
                     yield state.cancel()
                     return
                 completion = out.outputs[0]
-                chunk = None
+                chunks = []  # one vLLM output can hold several tokens: one chunk for them all
                 for token in completion.token_ids:
-                    chunk = merge(chunk, state.add(token))
+                    if (chunk := state.add(token)) is not None:
+                        chunks.append(chunk)
                     if state.finished:
-                        yield chunk
-                        return
-                if out.finished:
-                    yield merge(chunk, state.end(completion.finish_reason or "stop"))
+                        break
+                if out.finished and not state.finished:
+                    chunks.append(state.end(completion.finish_reason or "stop"))
+                if chunks:
+                    yield merge_chunks(chunks)
+                if state.finished:
                     return
-                if chunk is not None:
-                    yield chunk
         except VLLMClientError as exc:  # vLLM refused the request (what we check first passed)
             raise InvalidRequest(str(exc), param=getattr(exc, "parameter", None)) from None
         finally:
