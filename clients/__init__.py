@@ -30,12 +30,10 @@ from clients.errors import (
     UnsupportedMediaTypeError,
 )
 from clients.streams import AsyncStream, Stream
+from serve.openai_protocol import ChatCompletionChunk, ChatCompletionResponse, CompletionResponse
 from serve.protocol import (
-    ChatCompletionChunk,
-    ChatCompletionResponse,
     CompareEvent,
     CompareResponse,
-    CompletionResponse,
     GenerationParams,
     HealthResponse,
     Message,

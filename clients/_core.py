@@ -17,14 +17,8 @@ import httpx
 from pydantic import BaseModel
 
 from clients.errors import APIConnectionError, APITimeoutError, status_error
-from serve.protocol import (
-    ChatCompletionRequest,
-    CompareRequest,
-    CompletionRequest,
-    GenerationParams,
-    HealthResponse,
-    Message,
-)
+from serve.openai_protocol import ChatCompletionRequest, CompletionRequest
+from serve.protocol import CompareRequest, GenerationParams, HealthResponse, Message
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 120.0

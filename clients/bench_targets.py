@@ -24,7 +24,8 @@ import httpx
 from clients._core import Core, retry_after
 from clients.bench_prompts import BenchPrompt
 from clients.streams import DONE, _SSEDecoder
-from serve.protocol import GenerationParams, StreamOptions
+from serve.openai_protocol import StreamOptions
+from serve.protocol import GenerationParams
 
 Endpoint = Literal["compare", "chat", "completions"]
 PATHS = {"compare": "/v1/compare", "chat": "/v1/chat/completions",

@@ -26,15 +26,8 @@ from clients._core import (
     connection_error,
 )
 from clients.streams import Stream
-from serve.protocol import (
-    ChatCompletionChunk,
-    ChatCompletionResponse,
-    CompareEvent,
-    CompareResponse,
-    CompletionResponse,
-    HealthResponse,
-    ModelList,
-)
+from serve.openai_protocol import ChatCompletionChunk, ChatCompletionResponse, CompletionResponse
+from serve.protocol import CompareEvent, CompareResponse, HealthResponse, ModelList
 
 
 class Client:

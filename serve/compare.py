@@ -25,7 +25,7 @@ def role_requests(body: CompareRequest, roles: list[str], rid: str) -> dict[str,
         out[role] = GenerationRequest(
             request_id=f"{rid}-{role}",
             prompt=body.prompt,
-            messages=[m.model_dump() for m in body.messages] if body.messages else None,
+            messages=[m.for_template() for m in body.messages] if body.messages else None,
             system=body.system,
             params=GenerationParams(**params),
         )

@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from serve.protocol import ROLES, StopStrings
+from serve import params
+from serve.protocol import ROLES
 
 
 # Validation context key: check vLLM engine argument names against vLLM's own (`build_app` sets
@@ -60,15 +61,17 @@ class ModelSourceConfig(_Config):
 
 
 class SamplingDefaults(_Config):
-    """A role's defaults for every parameter a request leaves unset."""
+    """A role's defaults for every parameter a request leaves unset (bounds: serve/params.py)."""
 
-    max_new_tokens: int = Field(256, ge=1, description="Default tokens to generate.")
-    temperature: float = Field(0.7, ge=0.0, le=2.0, description="0 = greedy.")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
-    top_k: int = Field(0, ge=0, description="0 = off.")
-    min_p: float = Field(0.0, ge=0.0, le=1.0, description="0 = off.")
-    repetition_penalty: float = Field(1.0, gt=0.0, le=10.0, description="1 = off.")
-    stop: StopStrings = Field(default_factory=list, description="Default stop strings.")
+    max_new_tokens: params.MaxTokens = 256
+    temperature: params.Temperature = 0.7
+    top_p: params.TopP = 1.0
+    top_k: params.TopK = 0
+    min_p: params.MinP = 0.0
+    repetition_penalty: params.RepetitionPenalty = 1.0
+    presence_penalty: params.PresencePenalty = 0.0
+    frequency_penalty: params.FrequencyPenalty = 0.0
+    stop: params.StopStrings = Field(default_factory=list)
     do_sample: bool = Field(True, description="False forces greedy decoding whatever temperature.")
     enable_thinking: bool = Field(True, description="Reasoning roles: think by default.")
 
@@ -169,6 +172,13 @@ class RoleConfig(_Config):
     )
     max_new_tokens_cap: int = Field(4096, ge=1, description="Requests may not ask for more.")
     max_input_tokens: int = Field(4096, ge=1, description="Longest prompt accepted, in tokens.")
+    n_cap: int = Field(8, ge=1, le=128, description="Most choices (`n`) one OpenAI request may ask.")
+    top_logprobs_cap: int = Field(
+        params.MAX_TOP_LOGPROBS, ge=0, le=params.MAX_TOP_LOGPROBS,
+        description="Most alternatives per token a request may ask (`top_logprobs`).")
+    tool_parser: Literal["hermes"] | None = Field(
+        None, description="How tool calls are read from the output (vLLM's tool parser of that "
+        "name; Qwen2.5 and Qwen3 write hermes). None: requests with `tools` get a 400.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="auto: bfloat16 on GPU, float32 on CPU."

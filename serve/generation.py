@@ -13,19 +13,27 @@ from serve.protocol import GenerationParams
 
 @dataclass
 class GenerationRequest:
-    """A request as the ingress hands it to a model deployment."""
+    """A request as the ingress hands it to a model deployment: `prompt` (a string, or token ids
+    on /v1/completions) or `messages`, with the tools and template variables a chat asks."""
 
     request_id: str
-    prompt: str | None = None
+    prompt: str | list[int] | None = None
     messages: list[dict] | None = None
     system: str | None = None
     raw: bool = False  # /v1/completions: continue the prompt as is, whatever the role's format
     params: GenerationParams = field(default_factory=GenerationParams)
+    tools: list[dict] | None = None  # rendered by the chat template; calls parsed from the output
+    template_kwargs: dict = field(default_factory=dict)  # chat_template_kwargs but enable_thinking
+    echo: bool = False  # /v1/completions: the prompt's text comes first in the output
 
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """Concrete parameters: the request's values laid over the role's defaults."""
+    """Concrete parameters: the request's values laid over the role's defaults, checked against
+    the model (serve/engines/base.py: resolve_sampling; logit_bias ids by the prompt builder).
+
+    `logprobs`: None = none returned; k ≥ 0 = the chosen token's log-probability and the k most
+    likely alternatives. `constraint`: None, ("json_object", None) or ("json_schema", schema)."""
 
     max_new_tokens: int
     temperature: float = 0.0
@@ -33,8 +41,16 @@ class SamplingParams:
     top_k: int = 0
     min_p: float = 0.0
     repetition_penalty: float = 1.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    logit_bias: tuple[tuple[int, float], ...] = ()
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    min_tokens: int = 0
+    ignore_eos: bool = False
+    include_stop_str_in_output: bool = False
+    logprobs: int | None = None
+    constraint: tuple[str, dict | None] | None = None
     enable_thinking: bool = True
 
     @property
@@ -55,6 +71,26 @@ class PreparedRequest:
 
 
 @dataclass
+class TokenLogprob:
+    """One generated token's log-probability (natural log, over the model's raw distribution, as
+    vLLM's default `raw_logprobs`) and its `top` alternatives as (text, logprob, utf-8 bytes)."""
+
+    token: str
+    logprob: float
+    bytes: list[int]
+    top: list[tuple[str, float, list[int]]] = field(default_factory=list)
+
+
+@dataclass
+class ToolCallOut:
+    """A tool call read from the output: its id, function name and JSON arguments string."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass
 class Chunk:
     """Text a request produced in one step. The last chunk has `finish_reason` set."""
 
@@ -65,7 +101,9 @@ class Chunk:
     completion_tokens: int = 0
     thinking_tokens: int = 0  # of completion_tokens, on the last chunk
     response: str | None = None  # the whole decoded text, on the last chunk only
-    error: str | None = None
+    error: str | None = None  # finish_reason "error": why this request (alone) failed
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # the answer's tokens of this step
+    tool_calls: list[ToolCallOut] = field(default_factory=list)  # on the last chunk
 
 
 def merge_chunks(chunks: list[Chunk]) -> Chunk:
@@ -77,6 +115,7 @@ def merge_chunks(chunks: list[Chunk]) -> Chunk:
     merged = Chunk(**vars(last))
     merged.content = "".join(c.content for c in chunks)
     merged.thinking = "".join(c.thinking for c in chunks)
+    merged.logprobs = [lp for c in chunks for lp in c.logprobs]
     merged.prompt_tokens = max(c.prompt_tokens for c in chunks)
     return merged
 
@@ -95,6 +134,8 @@ class Completion:
     thinking_tokens: int
     ttft_s: float | None
     latency_s: float
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    tool_calls: list[ToolCallOut] = field(default_factory=list)
 
 
 class Accumulator:
@@ -105,6 +146,7 @@ class Accumulator:
         self.ttft_s: float | None = None
         self.content: list[str] = []
         self.thinking: list[str] = []
+        self.logprobs: list[TokenLogprob] = []
         self.last = Chunk()
 
     def add(self, chunk: Chunk, now: float) -> None:
@@ -112,6 +154,7 @@ class Accumulator:
             self.ttft_s = now - self.start
         self.content.append(chunk.content)
         self.thinking.append(chunk.thinking)
+        self.logprobs.extend(chunk.logprobs)
         if chunk.finish_reason or chunk.prompt_tokens:
             self.last = chunk
 
@@ -128,4 +171,6 @@ class Accumulator:
             thinking_tokens=last.thinking_tokens,
             ttft_s=self.ttft_s,
             latency_s=now - self.start,
+            logprobs=self.logprobs,
+            tool_calls=last.tool_calls,
         )

@@ -1,7 +1,7 @@
 """The ingress deployment: the HTTP API in front of the model deployments.
 
 Routes stay thin: they validate (pydantic, through FastAPI), pick the roles, and hand the work to
-`compare.py`, `calls.py` and `openai_api.py`. Every error leaves through `http_errors.py`.
+`compare.py`, `calls.py` and `openai_routes.py`. Every error leaves through `http_errors.py`.
 """
 
 # No `from __future__ import annotations` here: FastAPI must see the real body types of the
@@ -24,12 +24,12 @@ from serve.generation import GenerationRequest
 from serve.auth import load_keys
 from serve.guard import GuardSettings, RequestGuard
 from serve.metrics import ingress_metrics
-from serve.openai_api import chat_response, chat_stream, completion_response, completion_stream
+from serve import openai_routes
+from serve.openai_protocol import ChatCompletionRequest, CompletionRequest
+from serve.sse import SSE_HEADERS
 from serve.protocol import (
-    ChatCompletionRequest,
     CompareRequest,
     CompareResponse,
-    CompletionRequest,
     HealthResponse,
     ModelCard,
     ModelList,
@@ -48,9 +48,6 @@ GUARD = GuardSettings()
 api.add_middleware(RequestGuard, settings=GUARD)
 http_errors.install(api)
 page.install(api)
-
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-
 
 @serve.deployment(max_ongoing_requests=256)
 @serve.ingress(api)
@@ -92,15 +89,6 @@ class Ingress:
         resolve_sampling(req.params, self.config.roles[role])
         return req
 
-    async def _one_role(self, role, req, body, cid, whole, streamed):
-        """An OpenAI route's answer from one role: whole, or streamed once the role accepted."""
-        caller = self.callers[role]
-        if body.stream:
-            usage = bool(body.stream_options and body.stream_options.include_usage)
-            frames = streamed(cid, body.model, await caller.open_stream(req), usage)
-            return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
-        return whole(cid, body.model, await caller.complete(req))
-
     # ---- routes -------------------------------------------------------------------------------
 
     @api.post("/v1/compare", response_model=CompareResponse)
@@ -127,27 +115,16 @@ class Ingress:
     @api.post("/v1/chat/completions")
     async def chat_completions(self, body: ChatCompletionRequest, request: Request):
         """OpenAI chat completions; `model` is a role or a served model id."""
-        rid = http_errors.request_id(request)
         role = self._role_for_model(body.model)
-        req = self._check(role, GenerationRequest(
-            request_id=rid,
-            messages=[m.model_dump() for m in body.messages],
-            params=body.to_generation_params(),
-        ))
-        return await self._one_role(role, req, body, new_id("chatcmpl"), chat_response, chat_stream)
+        return await openai_routes.chat_completions(
+            self.callers[role], self.config.roles[role], body, http_errors.request_id(request))
 
     @api.post("/v1/completions")
     async def completions(self, body: CompletionRequest, request: Request):
-        """OpenAI text completions: the prompt continued as is (no chat template)."""
-        rid = http_errors.request_id(request)
+        """OpenAI text completions: each prompt continued as is (no chat template)."""
         role = self._role_for_model(body.model)
-        if body.echo:
-            raise InvalidRequest("echo is not supported", param="echo")
-        req = self._check(role, GenerationRequest(
-            request_id=rid, prompt=body.prompt, raw=True, params=body.to_generation_params()
-        ))
-        return await self._one_role(
-            role, req, body, new_id("cmpl"), completion_response, completion_stream)
+        return await openai_routes.completions(
+            self.callers[role], self.config.roles[role], body, http_errors.request_id(request))
 
     @api.get("/v1/models", response_model=ModelList)
     async def list_models(self):

@@ -1,22 +1,22 @@
 """Wire models of triserve's HTTP API, shared by the server and the client SDK.
 
 Nothing here imports ray or torch, so `clients/` can use these models cheaply.
-The OpenAI routes accept the subset of the OpenAI request body that a local model can honour;
-unknown fields are rejected (400 with `param`), as the OpenAI API itself does.
+The OpenAI routes' own bodies are in serve/openai_protocol.py; the sampling parameters' bounds in
+serve/params.py. Unknown fields are rejected (400 with `param`), as the OpenAI API itself does.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ROLES = ("base", "instruct", "reasoning")
+from serve import params
 
-MAX_STOP_STRINGS = 8
-MAX_STOP_LENGTH = 64
+ROLES = ("base", "instruct", "reasoning")
 
 
 class _Strict(BaseModel):
@@ -35,35 +35,145 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:24]}"
 
 
-StopStrings = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=MAX_STOP_LENGTH)]],
-    Field(max_length=MAX_STOP_STRINGS),
-]
+class JSONSchemaFormat(_Strict):
+    """`response_format.json_schema` as OpenAI documents it."""
+
+    name: str = Field(max_length=64, description="The schema's name.")
+    description: str | None = None
+    schema_: dict = Field(default_factory=dict, alias="schema", description="A JSON Schema.")
+    strict: bool | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _stop_as_list(value):
-    return [value] if isinstance(value, str) else value
+class ResponseFormat(_Strict):
+    """`text` (the default), `json_object` (any JSON object) or `json_schema` (that schema):
+    constrained decoding, by vLLM's structured outputs or xgrammar on the hf engine."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JSONSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema_given(self):
+        if self.type == "json_schema" and self.json_schema is None:
+            raise ValueError("type 'json_schema' needs 'json_schema'")
+        return self
+
+    def constraint(self) -> tuple[str, dict | None] | None:
+        """What the engines constrain to: None, ("json_object", None) or ("json_schema", schema)."""
+        if self.type == "json_object":
+            return ("json_object", None)
+        if self.type == "json_schema":
+            return ("json_schema", self.json_schema.schema_)
+        return None
 
 
 class GenerationParams(_Strict):
-    """Sampling parameters. A field left unset takes the role's default from the config."""
+    """Sampling parameters. A field left unset takes the role's default from the config.
 
-    max_new_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
-    temperature: float | None = Field(None, ge=0.0, le=2.0, description="0 means greedy decoding.")
-    top_p: float | None = Field(None, gt=0.0, le=1.0, description="Nucleus sampling mass.")
-    top_k: int | None = Field(None, ge=0, description="Keep the k most likely tokens; 0 = off.")
-    min_p: float | None = Field(None, ge=0.0, le=1.0, description="Drop tokens below min_p × top.")
-    repetition_penalty: float | None = Field(None, gt=0.0, le=10.0, description="1 = off.")
-    stop: StopStrings | None = Field(None, description="Strings that end generation (not returned).")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="Makes sampling reproducible.")
+    Bounds are declared once in serve/params.py; `logit_bias` token ids and `top_logprobs` are
+    checked against the model's vocabulary and the role's caps when the request is prepared."""
+
+    max_new_tokens: params.MaxTokens | None = None
+    temperature: params.Temperature | None = None
+    top_p: params.TopP | None = None
+    top_k: params.TopK | None = None
+    min_p: params.MinP | None = None
+    repetition_penalty: params.RepetitionPenalty | None = None
+    presence_penalty: params.PresencePenalty | None = None
+    frequency_penalty: params.FrequencyPenalty | None = None
+    logit_bias: params.LogitBias | None = None
+    stop: params.StopStrings | None = None
+    seed: params.Seed | None = None
+    min_tokens: params.MinTokens | None = None
+    ignore_eos: bool | None = Field(None, description="Keep generating past the end-of-sequence token.")
+    include_stop_str_in_output: bool | None = Field(
+        None, description="Keep the stop string that ended the output in it.")
+    logprobs: bool | None = Field(None, description="Return each generated token's log-probability.")
+    top_logprobs: params.TopLogprobs | None = None
+    response_format: ResponseFormat | None = Field(None, description="Constrain the answer to JSON.")
     enable_thinking: bool | None = Field(None, description="Reasoning role: think before answering.")
 
-    _stop_list = field_validator("stop", mode="before")(_stop_as_list)
+    _stop_list = field_validator("stop", mode="before")(params.stop_as_list)
+
+
+class FunctionCall(_Strict):
+    name: str
+    arguments: str = Field(description="The arguments as a JSON string (OpenAI's shape).")
+
+
+class ToolCall(_Strict):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+def _text_of(content, where: str = "content"):
+    """A message's content as one string: a string as is, a list of text parts joined with
+    newlines (as vLLM joins them). Raises ValueError naming a part that is not text."""
+    if not isinstance(content, list):
+        return content
+    texts = []
+    for j, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind != "text" or not isinstance(part.get("text"), str):
+            raise ValueError(f"{where}[{j}] is a {kind!r} part; these models read text parts only")
+        extra = set(part) - {"type", "text", "cache_control"}
+        if extra:
+            raise ValueError(f"{where}[{j}] has unknown field(s) {sorted(extra)}")
+        texts.append(part["text"])
+    return "\n".join(texts)
 
 
 class Message(_Strict):
-    role: Literal["system", "user", "assistant"]
-    content: str
+    """A chat message. `content` is a string or a list of text parts; `developer` is a system
+    message; `tool` messages answer an assistant's `tool_calls`."""
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    # Sent back by clients that append the assistant message they were given.
+    reasoning_content: str | None = None
+    refusal: str | None = None
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _content_text(cls, content):
+        return _text_of(content)
+
+    @model_validator(mode="after")
+    def _content_present(self):
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise ValueError(f"a {self.role} message needs 'content'")
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a tool message needs 'tool_call_id'")
+        return self
+
+    def for_template(self) -> dict:
+        """The message as chat templates read it: `developer` as `system`, tool-call arguments
+        as objects (what Qwen's and most templates expect, as vLLM passes them)."""
+        out = {"role": "system" if self.role == "developer" else self.role,
+               "content": self.content or ""}
+        if self.name:
+            out["name"] = self.name
+        if self.tool_call_id:
+            out["tool_call_id"] = self.tool_call_id
+        if self.tool_calls:
+            out["tool_calls"] = [
+                {"id": c.id, "type": "function",
+                 "function": {"name": c.function.name, "arguments": _json_or_text(c.function.arguments)}}
+                for c in self.tool_calls
+            ]
+        return out
+
+
+def _json_or_text(arguments: str):
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
 
 
 class PromptInput(_Strict):
@@ -83,7 +193,7 @@ class PromptInput(_Strict):
     @field_validator("messages")
     @classmethod
     def _messages_have_user(cls, messages):
-        return _has_user(messages)
+        return has_user(messages)
 
     @model_validator(mode="after")
     def _one_input(self):
@@ -92,7 +202,7 @@ class PromptInput(_Strict):
         return self
 
 
-def _has_user(messages):
+def has_user(messages):
     if messages is not None and not any(m.role == "user" for m in messages):
         raise ValueError("must hold at least one user message")
     return messages
@@ -142,7 +252,7 @@ class ErrorResponse(_Wire):
     error: ErrorInfo
 
 
-FinishReason = Literal["stop", "length", "error", "cancelled"]
+FinishReason = Literal["stop", "length", "tool_calls", "error", "cancelled"]
 
 
 class RoleResult(_Wire):
@@ -184,141 +294,6 @@ class CompareEvent(_Wire):
     content: str | None = None
     thinking: str | None = None
     result: RoleResult | None = None
-
-
-# ---- OpenAI-compatible subset -------------------------------------------------------------
-
-
-class StreamOptions(_Strict):
-    include_usage: bool = False
-
-
-class _OpenAISampling(_Strict):
-    model: str
-    max_tokens: int | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0.0, le=2.0)
-    top_p: float | None = Field(None, gt=0.0, le=1.0)
-    top_k: int | None = Field(None, ge=0)
-    min_p: float | None = Field(None, ge=0.0, le=1.0)
-    repetition_penalty: float | None = Field(None, gt=0.0, le=10.0)
-    stop: StopStrings | None = None
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    n: Literal[1] = 1
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    user: str | None = None
-
-    _stop_list = field_validator("stop", mode="before")(_stop_as_list)
-
-    def generation_params(self, **extra) -> GenerationParams:
-        return GenerationParams(
-            max_new_tokens=extra.pop("max_new_tokens", None) or self.max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-            min_p=self.min_p,
-            repetition_penalty=self.repetition_penalty,
-            stop=self.stop,
-            seed=self.seed,
-            **extra,
-        )
-
-
-class ChatTemplateKwargs(_Strict):
-    enable_thinking: bool | None = None
-
-
-class ChatCompletionRequest(_OpenAISampling):
-    messages: list[Message] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    chat_template_kwargs: ChatTemplateKwargs | None = Field(
-        None, description="vLLM's way to pass `enable_thinking`."
-    )
-
-    _messages_have_user = field_validator("messages")(_has_user)
-
-    def to_generation_params(self) -> GenerationParams:
-        thinking = self.chat_template_kwargs.enable_thinking if self.chat_template_kwargs else None
-        return self.generation_params(
-            max_new_tokens=self.max_completion_tokens, enable_thinking=thinking
-        )
-
-
-class CompletionRequest(_OpenAISampling):
-    prompt: str = Field(min_length=1)
-    echo: bool = False
-
-    @field_validator("prompt", mode="before")
-    @classmethod
-    def _single_prompt(cls, value):
-        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
-            return value[0]
-        return value
-
-    def to_generation_params(self) -> GenerationParams:
-        return self.generation_params()
-
-
-class ChatMessageOut(_Wire):
-    role: Literal["assistant"] = "assistant"
-    content: str | None = None
-    reasoning_content: str | None = None
-    reasoning: str | None = None
-
-
-class ChatChoice(_Wire):
-    index: int = 0
-    message: ChatMessageOut
-    finish_reason: FinishReason | None
-    logprobs: None = None
-
-
-class ChatCompletionResponse(_Wire):
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int = Field(default_factory=lambda: int(time.time()))
-    model: str
-    choices: list[ChatChoice]
-    usage: Usage
-
-
-class ChatDelta(_Wire):
-    role: Literal["assistant"] | None = None
-    content: str | None = None
-    reasoning_content: str | None = None
-    reasoning: str | None = None
-
-
-class ChatChunkChoice(_Wire):
-    index: int = 0
-    delta: ChatDelta
-    finish_reason: FinishReason | None = None
-    logprobs: None = None
-
-
-class ChatCompletionChunk(_Wire):
-    id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int = Field(default_factory=lambda: int(time.time()))
-    model: str
-    choices: list[ChatChunkChoice]
-    usage: Usage | None = None
-
-
-class CompletionChoice(_Wire):
-    index: int = 0
-    text: str
-    finish_reason: FinishReason | None = None  # stream frames leave it out until the last one
-    logprobs: None = None
-
-
-class CompletionResponse(_Wire):
-    id: str
-    object: Literal["text_completion"] = "text_completion"
-    created: int = Field(default_factory=lambda: int(time.time()))
-    model: str
-    choices: list[CompletionChoice]
-    usage: Usage | None = None
 
 
 class ModelCard(_Wire):

@@ -1,0 +1,280 @@
+"""The OpenAI-compatible routes' work: requests fanned out per prompt and choice, answers whole or
+streamed in OpenAI's shapes.
+
+`n` choices (and, on /v1/completions, each prompt of a list) are separate requests to the role,
+decoded side by side in the engine's batch; choice i of a request with `seed` s samples with seed
+s + i, so each choice has its own random stream and the whole answer is reproducible. The choices'
+`index` is prompt × n + choice, as OpenAI numbers them.
+
+The reasoning role's thinking goes to `reasoning_content` (DeepSeek's name, which most clients
+read) and `reasoning` (vLLM's current name). Streams end with `data: [DONE]`; an error after the
+stream has started is sent as one `{"error": ...}` frame before it, as vLLM does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import AsyncIterator
+
+from fastapi.responses import StreamingResponse
+
+from serve import openai_protocol as op
+from serve.calls import RoleCaller, RoleStream
+from serve.config import RoleConfig
+from serve.engines.base import resolve_sampling
+from serve.errors import InvalidRequest, TriserveError
+from serve.generation import Chunk, Completion, GenerationRequest, TokenLogprob, ToolCallOut
+from serve.http_errors import classify, error_info
+from serve.protocol import ErrorResponse, GenerationParams, Usage, new_id
+from serve.sse import DONE, SSE_HEADERS, sse
+
+
+def _check(cfg: RoleConfig, body, params: GenerationParams) -> None:
+    """What the role refuses, as a 400 before anything is sent to it."""
+    if body.n > cfg.n_cap:
+        raise InvalidRequest(f"n is {body.n}; this role allows at most {cfg.n_cap}",
+                             param="n", code="above_cap")
+    if params.top_logprobs is not None and params.top_logprobs > cfg.top_logprobs_cap:
+        name = "top_logprobs" if isinstance(body, op.ChatCompletionRequest) else "logprobs"
+        raise InvalidRequest(
+            f"{name} is {params.top_logprobs}; this role allows at most {cfg.top_logprobs_cap}",
+            param=name, code="above_cap")
+    resolve_sampling(params, cfg)
+
+
+def _choices(params: GenerationParams, n: int) -> list[GenerationParams]:
+    if n == 1 or params.seed is None:
+        return [params] * n
+    return [params.model_copy(update={"seed": (params.seed + i) % 2**63}) for i in range(n)]
+
+
+async def chat_completions(caller: RoleCaller, cfg: RoleConfig, body: op.ChatCompletionRequest,
+                           rid: str):
+    """`POST /v1/chat/completions` for one role. Raises `InvalidRequest` for what the role
+    cannot serve (`tools` without a tool parser, `tool_choice` other than auto/none, caps)."""
+    params = body.to_generation_params()
+    _check(cfg, body, params)
+    tools = body.tools_for_template()
+    if tools and cfg.tool_parser is None:
+        raise InvalidRequest("this role reads no tool calls (its config has no tool_parser)",
+                             param="tools", code="tools_not_supported")
+    if body.tool_choice not in (None, "none", "auto"):
+        raise InvalidRequest("tool_choice 'required' or a named function is not served; use "
+                             "'auto' or 'none'", param="tool_choice")
+    messages = [m.for_template() for m in body.messages]
+    reqs = [GenerationRequest(request_id=_sub_id(rid, i, body.n), messages=messages, params=p,
+                              tools=tools, template_kwargs=body.template_kwargs())
+            for i, p in enumerate(_choices(params, body.n))]
+    cid = new_id("chatcmpl")
+    if body.stream:
+        return await _stream(caller, reqs, ChatFrames(cid, body.model, body.include_usage), rid)
+    done = await _gather(caller, reqs)
+    return op.ChatCompletionResponse(
+        id=cid, model=body.model, usage=_usage(done, shared_prompt=True),
+        choices=[op.ChatChoice(index=i, message=_message(c), finish_reason=_finish(c),
+                               logprobs=_chat_logprobs(c.logprobs) if params.logprobs else None)
+                 for i, c in enumerate(done)])
+
+
+async def completions(caller: RoleCaller, cfg: RoleConfig, body: op.CompletionRequest, rid: str):
+    """`POST /v1/completions` for one role: every prompt of the list, `n` choices each."""
+    params = body.to_generation_params()
+    _check(cfg, body, params)
+    if body.echo and body.logprobs is not None:
+        raise InvalidRequest("echo with logprobs is not served (it needs the prompt's "
+                             "log-probabilities)", param="echo")
+    prompts = body.prompts()
+    reqs = [GenerationRequest(request_id=_sub_id(rid, k * body.n + i, len(prompts) * body.n),
+                              prompt=prompt, raw=True, params=p, echo=body.echo)
+            for k, prompt in enumerate(prompts) for i, p in enumerate(_choices(params, body.n))]
+    cid = new_id("cmpl")
+    if body.stream:
+        return await _stream(caller, reqs, CompletionFrames(cid, body.model, body.include_usage), rid)
+    done = await _gather(caller, reqs)
+    return op.CompletionResponse(
+        id=cid, model=body.model, usage=_usage(done, shared_prompt=False),
+        choices=[op.CompletionChoice(index=i, text=c.content, finish_reason=_finish(c),
+                                     logprobs=_completion_logprobs(c.logprobs) if params.logprobs
+                                     else None)
+                 for i, c in enumerate(done)])
+
+
+def _sub_id(rid: str, i: int, total: int) -> str:
+    return rid if total == 1 else f"{rid}-{i}"
+
+
+async def _gather(caller: RoleCaller, reqs: list[GenerationRequest]) -> list[Completion]:
+    """Every choice at once; the first failure is the answer (the others are cancelled)."""
+    tasks = [asyncio.create_task(caller.complete(r)) for r in reqs]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+def _usage(done: list[Completion], shared_prompt: bool) -> Usage:
+    """Prompt tokens once when every choice shares the prompt (chat), else per prompt."""
+    prompt = done[0].prompt_tokens if shared_prompt else sum(c.prompt_tokens for c in done)
+    return Usage.of(prompt, sum(c.completion_tokens for c in done),
+                    sum(c.thinking_tokens for c in done))
+
+
+def _finish(c: Completion | Chunk) -> str:
+    return "tool_calls" if c.tool_calls else c.finish_reason
+
+
+def _tool_calls(calls: list[ToolCallOut]) -> list[op.ToolCallOut] | None:
+    if not calls:
+        return None
+    return [op.ToolCallOut(id=c.id, function=op.ToolCallFunction(name=c.name, arguments=c.arguments))
+            for c in calls]
+
+
+def _message(c: Completion) -> op.ChatMessageOut:
+    return op.ChatMessageOut(
+        content=c.content if (c.content or not c.tool_calls) else None,
+        reasoning_content=c.thinking, reasoning=c.thinking, tool_calls=_tool_calls(c.tool_calls))
+
+
+def _chat_logprobs(lps: list[TokenLogprob]) -> op.ChatLogprobs:
+    return op.ChatLogprobs(content=[
+        op.ChatTokenLogprob(token=lp.token, logprob=lp.logprob, bytes=lp.bytes, top_logprobs=[
+            op.TopLogprob(token=t, logprob=v, bytes=b) for t, v, b in lp.top])
+        for lp in lps])
+
+
+def _completion_logprobs(lps: list[TokenLogprob], offset: int = 0) -> op.CompletionLogprobs:
+    out = op.CompletionLogprobs()
+    for lp in lps:
+        out.tokens.append(lp.token)
+        out.token_logprobs.append(lp.logprob)
+        out.top_logprobs.append({t: v for t, v, _ in lp.top} or None)
+        out.text_offset.append(offset)
+        offset += len(lp.token)
+    return out
+
+
+# ---- streams ------------------------------------------------------------------------------
+
+
+class ChatFrames:
+    """The chat stream's frames for one chunk of choice `index`."""
+
+    def __init__(self, cid: str, model: str, include_usage: bool):
+        self.cid, self.model, self.include_usage = cid, model, include_usage
+
+    def _frame(self, index: int, delta: op.ChatDelta, finish: str | None = None,
+               logprobs: op.ChatLogprobs | None = None) -> op.ChatCompletionChunk:
+        return op.ChatCompletionChunk(id=self.cid, model=self.model, choices=[
+            op.ChatChunkChoice(index=index, delta=delta, finish_reason=finish, logprobs=logprobs)])
+
+    def opening(self, index: int) -> list:
+        return [self._frame(index, op.ChatDelta(role="assistant", content=""))]
+
+    def of(self, index: int, chunk: Chunk) -> list:
+        out = []
+        if chunk.thinking:
+            out.append(self._frame(index, op.ChatDelta(reasoning_content=chunk.thinking,
+                                                       reasoning=chunk.thinking)))
+        if chunk.content or chunk.logprobs:
+            logprobs = _chat_logprobs(chunk.logprobs) if chunk.logprobs else None
+            out.append(self._frame(index, op.ChatDelta(content=chunk.content), logprobs=logprobs))
+        if chunk.tool_calls:
+            calls = [op.DeltaToolCall(index=k, id=c.id, type="function", function=op.ToolCallFunction(
+                name=c.name, arguments=c.arguments)) for k, c in enumerate(chunk.tool_calls)]
+            out.append(self._frame(index, op.ChatDelta(tool_calls=calls)))
+        if chunk.finish_reason:
+            out.append(self._frame(index, op.ChatDelta(), _finish(chunk)))
+        return out
+
+    def usage(self, u: Usage) -> op.ChatCompletionChunk:
+        return op.ChatCompletionChunk(id=self.cid, model=self.model, choices=[], usage=u)
+
+
+class CompletionFrames:
+    """The completions stream's frames for one chunk of choice `index`."""
+
+    def __init__(self, cid: str, model: str, include_usage: bool):
+        self.cid, self.model, self.include_usage = cid, model, include_usage
+        self.offsets: dict[int, int] = {}
+
+    def opening(self, index: int) -> list:
+        return []
+
+    def of(self, index: int, chunk: Chunk) -> list:
+        if not (chunk.content or chunk.finish_reason or chunk.logprobs):
+            return []
+        logprobs = None
+        if chunk.logprobs:
+            logprobs = _completion_logprobs(chunk.logprobs, self.offsets.get(index, 0))
+            self.offsets[index] = self.offsets.get(index, 0) + sum(len(t) for t in logprobs.tokens)
+        choice = op.CompletionChoice(index=index, text=chunk.content,
+                                     finish_reason=chunk.finish_reason, logprobs=logprobs)
+        return [op.CompletionResponse(id=self.cid, model=self.model, choices=[choice])]
+
+    def usage(self, u: Usage) -> op.CompletionResponse:
+        return op.CompletionResponse(id=self.cid, model=self.model, choices=[], usage=u)
+
+
+async def _stream(caller: RoleCaller, reqs: list[GenerationRequest], frames,
+                  rid: str) -> StreamingResponse:
+    """Opens every choice's stream (a refusal is the HTTP status), then interleaves their frames
+    as they come; usage (when asked) after the last choice, then [DONE]."""
+    opening = [asyncio.create_task(caller.open_stream(r)) for r in reqs]
+    try:
+        streams = await asyncio.gather(*opening)
+    except BaseException:
+        for t in opening:
+            t.cancel()
+        raise
+    return StreamingResponse(_relay(streams, frames, rid), media_type="text/event-stream",
+                             headers=SSE_HEADERS)
+
+
+async def _relay(streams: list[RoleStream], frames, rid: str) -> AsyncIterator[str]:
+    queue: asyncio.Queue = asyncio.Queue()
+    finals: dict[int, Chunk] = {}
+
+    async def pump(index: int, stream: RoleStream) -> None:
+        try:
+            async for chunk in stream:
+                await queue.put((index, chunk))
+                if chunk.finish_reason:
+                    finals[index] = chunk
+            await queue.put((index, None))
+        except Exception as exc:
+            await queue.put((index, exc))
+
+    for i in range(len(streams)):
+        for frame in frames.opening(i):
+            yield sse(frame)
+    tasks = [asyncio.create_task(pump(i, s)) for i, s in enumerate(streams)]
+    try:
+        open_ = len(streams)
+        while open_:
+            index, item = await queue.get()
+            if item is None:
+                open_ -= 1
+            elif isinstance(item, BaseException):
+                err = item if isinstance(item, TriserveError) else classify(item)
+                yield sse(ErrorResponse(error=error_info(err, rid)))
+                break
+            else:
+                for frame in frames.of(index, item):
+                    yield sse(frame)
+        else:
+            if frames.include_usage:
+                yield sse(frames.usage(_stream_usage(list(finals.values()), frames)))
+        yield DONE
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+def _stream_usage(finals: list[Chunk], frames) -> Usage:
+    shared = isinstance(frames, ChatFrames)
+    prompt = (finals[0].prompt_tokens if finals else 0) if shared else sum(
+        c.prompt_tokens for c in finals)
+    return Usage.of(prompt, sum(c.completion_tokens for c in finals),
+                    sum(c.thinking_tokens for c in finals))

@@ -1,0 +1,55 @@
+"""The sampling parameters and their bounds, declared once.
+
+Every place that takes a sampling parameter uses these types: the wire models of the compare and
+OpenAI routes (serve/protocol.py, serve/openai_protocol.py), a role's defaults (serve/config.py),
+the SDK and the CLI (which read the bounds and descriptions off `GenerationParams`). Bounds follow
+the OpenAI API where it has the parameter (`temperature` 0..2, `presence_penalty` and
+`frequency_penalty` −2..2, `logit_bias` −100..100, `top_logprobs` 0..20) and vLLM's
+`SamplingParams` for its extras (`top_k`, `min_p`, `repetition_penalty`, `min_tokens`).
+
+Pydantic only: the SDK imports this without ray or torch.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+MAX_STOP_STRINGS = 8
+MAX_STOP_LENGTH = 64
+MAX_LOGIT_BIAS = 300  # entries; OpenAI's limit
+MAX_TOP_LOGPROBS = 20  # OpenAI's limit; a role's config may cap it lower
+
+MaxTokens = Annotated[int, Field(ge=1, description="Most tokens to generate.")]
+Temperature = Annotated[float, Field(ge=0.0, le=2.0, description="0 means greedy decoding.")]
+TopP = Annotated[float, Field(gt=0.0, le=1.0, description="Nucleus sampling mass.")]
+TopK = Annotated[int, Field(
+    ge=-1, description="Keep the k most likely tokens; 0 or -1 = off; more than the vocabulary "
+    "holds means all of it.")]
+MinP = Annotated[float, Field(ge=0.0, le=1.0, description="Drop tokens below min_p × the top one.")]
+RepetitionPenalty = Annotated[float, Field(
+    gt=0.0, le=10.0, description="Divides the logits of tokens seen in prompt or output; 1 = off.")]
+PresencePenalty = Annotated[float, Field(
+    ge=-2.0, le=2.0, description="Subtracted once from the logit of every token already generated.")]
+FrequencyPenalty = Annotated[float, Field(
+    ge=-2.0, le=2.0, description="Subtracted from a token's logit per time it was generated.")]
+LogitBias = Annotated[
+    dict[str, Annotated[float, Field(ge=-100.0, le=100.0)]],
+    Field(max_length=MAX_LOGIT_BIAS,
+          description="Token id (as a string, as OpenAI sends it) → bias added to its logit."),
+]
+Seed = Annotated[int, Field(ge=0, le=2**63 - 1, description="Makes sampling reproducible.")]
+StopStrings = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=MAX_STOP_LENGTH)]],
+    Field(max_length=MAX_STOP_STRINGS, description="Strings that end generation."),
+]
+MinTokens = Annotated[int, Field(ge=0, description="Tokens to generate before EOS or a stop "
+                                                   "string may end the output.")]
+TopLogprobs = Annotated[int, Field(ge=0, le=MAX_TOP_LOGPROBS,
+                                   description="Most likely alternatives returned per token.")]
+
+
+def stop_as_list(value):
+    """`stop` may be one string or a list of them (OpenAI); inside, always a list."""
+    return [value] if isinstance(value, str) else value
