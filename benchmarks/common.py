@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RAY_AUTH_MODE", "token")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from clients.ray_node import free_port  # noqa: E402  (the benchmarks import it from here)
+from clients.bench.stats import percentile  # noqa: E402,F401  (the one percentile; imported from here)
+from clients.cluster.ray_node import free_port  # noqa: E402  (the benchmarks import it from here)
 
 _LOAD_AT_START = os.getloadavg()[0]  # the machine is shared: say how loaded it was, before and after
 
@@ -125,11 +126,6 @@ def median(xs) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
-def percentile(xs, q: float) -> float:
-    if not xs:
-        return float("nan")
-    s = sorted(xs)
-    return s[min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))]
 
 
 def report(name: str, rows: list[dict], extra: dict | None = None) -> dict:
@@ -236,26 +232,24 @@ async def stream_chat(client, url: str, body: dict) -> Timed:
     """POSTs a streaming OpenAI chat request; times the first content and every text frame, and
     counts tokens from the usage the server reports (ours with `include_usage`, the peer always;
     a server that sends none has its text frames counted, and `extra["counted"]` says so)."""
-    from clients.streams import DONE, _SSEDecoder
+    from clients.sse import DONE, asse_data, frame_error
 
     body = {**body, "stream": True, "stream_options": {"include_usage": True}}
     start = time.perf_counter()
     text: list[str] = []
     times: list[float] = []
     tokens = usage = None
-    decoder = _SSEDecoder()
     async with client.stream("POST", url, json=body) as resp:
         if resp.status_code != 200:
             await resp.aread()
             return Timed(time.perf_counter() - start, status=resp.status_code, text=resp.text)
-        async for line in resp.aiter_lines():
-            data = decoder.feed(line)
-            if data is None or data == DONE:
+        async for data in asse_data(resp.aiter_lines()):
+            if data == DONE:
                 continue
             now = time.perf_counter()
             frame = json.loads(data)
-            if isinstance(frame.get("error"), dict):  # failed after the 200 was sent
-                return Timed(now - start, status=-1, text=json.dumps(frame["error"]))
+            if frame_error(frame):  # failed after the 200 was sent
+                return Timed(now - start, status=-1, text=json.dumps(frame_error(frame)))
             pieces = [(c.get("delta") or {}).get("content") for c in frame.get("choices") or []]
             if any(pieces):
                 times.append(now)

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/load_sweep.py                      # compare, users 1,2,4,8
     .venv/bin/python benchmarks/load_sweep.py --endpoint chat --levels 1,4,16 --duration 30
 
-It serves a copy of deployments/demo.yaml on a free port (clients/serve_process.py: `serve run`
+It serves a copy of deployments/demo.yaml on a free port (clients/cluster/serve_process.py: `serve run`
 in a Ray of its own, waited for until /healthz answers 200, stopped by its process group), runs
 `triserve bench --sweep` against it, and writes benchmarks/results/load_sweep[-NAME].{json,png} with the machine's load
 before and after, plus a Markdown table on stdout for RESULTS.md.
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clients.serve_process import SERVE_ENV, serve_run  # noqa: E402
+from clients.cluster.serve_process import SERVE_ENV, serve_run  # noqa: E402
 
 
 def load_now() -> dict:

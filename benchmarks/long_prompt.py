@@ -34,7 +34,7 @@ from pathlib import Path
 from common import (converted_smollm2, http_client, median, PROMPTS, report, smollm2_role, stream_chat, vllm_role)
 from processes import reaped, servers_and_workdir, triserve
 
-from clients.bench_stats import percentile  # noqa: E402  (common puts the project on the path)
+from clients.bench.stats import percentile  # noqa: E402  (common puts the project on the path)
 
 SERVERS = ("triserve-vllm-chunked", "triserve-vllm-default", "triserve-hf")
 MAX_INPUT_TOKENS = 2000  # the long prompt and its chat template, within max_model_len 2048

@@ -195,14 +195,14 @@ def triserve_deployments(roles: dict, num_cpus: float = 1, max_ongoing_requests:
 def triserve(name: str, roles: dict, workdir: Path, deployments: list | None = None,
              start_timeout_s: float = 600) -> Iterator[str]:
     """triserve serving `roles`, by `serve run` of a Serve config written to `workdir` (through
-    clients/serve_process.py: a Ray of its own, token auth, its log in `workdir/serve.log`);
+    clients/cluster/serve_process.py: a Ray of its own, token auth, its log in `workdir/serve.log`);
     yields the base URL once /healthz answers. On leaving: `serve shutdown -y` on that Ray's
     dashboard, a wait for the replicas to end (so that engines shut down cleanly), then
     `serve run`'s process group is stopped and every process it started waited for."""
     import psutil
     import yaml
 
-    from clients.serve_process import serve_run
+    from clients.cluster.serve_process import serve_run
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

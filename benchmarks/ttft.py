@@ -18,6 +18,8 @@ import time
 
 from common import PROMPTS, LocalServe, http_client, median, report, smollm2_role, stream_chat
 
+from clients.sse import DONE, asse_data
+
 
 def engine_prefill_s(engine, prompt: str) -> float:
     """The prompt's forward pass and the first token's argmax, in this thread, nothing else: the
@@ -42,8 +44,8 @@ async def compare_ttft(client, url: str, prompt: str) -> float:
     start = time.perf_counter()
     body = {"prompt": prompt, "roles": ["instruct"], "stream": True}
     async with client.stream("POST", url, json=body) as resp:
-        async for line in resp.aiter_lines():
-            if line.startswith("data: {") and json.loads(line[6:]).get("type") == "delta":
+        async for data in asse_data(resp.aiter_lines()):
+            if data != DONE and json.loads(data).get("type") == "delta":
                 return time.perf_counter() - start
     raise RuntimeError("the compare stream had no delta")
 

@@ -136,13 +136,15 @@ class Core:
             if p.enable_thinking is not None else {}
         return ChatCompletionRequest(model=role, messages=_messages(messages), stream=stream,
                                      max_completion_tokens=p.max_new_tokens,
-                                     **_sampling(p), **thinking)
+                                     **_sampling(p, ChatCompletionRequest), **thinking)
 
     @staticmethod
     def completion_body(role: str, prompt: str, params: Params, stream: bool) -> CompletionRequest:
         p = _params(params)
+        logprobs = {"logprobs": p.top_logprobs or 0} if p.logprobs else {}
         return CompletionRequest(model=role, prompt=prompt, stream=stream,
-                                 max_tokens=p.max_new_tokens, **_sampling(p))
+                                 max_tokens=p.max_new_tokens,
+                                 **_sampling(p, CompletionRequest), **logprobs)
 
     # ---- responses ------------------------------------------------------------------------------
 
@@ -173,9 +175,21 @@ def _params(params: Params) -> GenerationParams:
     return GenerationParams.model_validate(dict(params))
 
 
-def _sampling(p: GenerationParams) -> dict:
-    keys = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "stop", "seed")
-    return {k: getattr(p, k) for k in keys if getattr(p, k) is not None}
+# The sampling parameters that an OpenAI request takes under the same name as GenerationParams,
+# read off the two models (never listed here): everything but the token budget (`max_tokens` /
+# `max_completion_tokens` there), `enable_thinking` (a chat template argument there) and, on
+# /v1/completions, `logprobs` (a count there, a flag here).
+_OWN_SHAPE = {ChatCompletionRequest: {"max_new_tokens", "enable_thinking"},
+              CompletionRequest: {"max_new_tokens", "enable_thinking", "logprobs"}}
+_SHARED = {
+    request: tuple(name for name in GenerationParams.model_fields
+                   if name in request.model_fields and name not in own)
+    for request, own in _OWN_SHAPE.items()
+}
+
+
+def _sampling(p: GenerationParams, request: type[BaseModel]) -> dict:
+    return {k: getattr(p, k) for k in _SHARED[request] if getattr(p, k) is not None}
 
 
 def _messages(messages: Messages) -> list[Message]:

@@ -17,34 +17,16 @@ import httpx
 from pydantic import BaseModel
 
 from clients.errors import APIStreamError, header_request_id
+from clients.sse import DONE, asse_data, frame_error, sse_data
 
 T = TypeVar("T", bound=BaseModel)
-DONE = "[DONE]"
-
-
-class _SSEDecoder:
-    """The `data` of each event (the subset of the SSE spec our server and OpenAI's use)."""
-
-    def __init__(self):
-        self._data: list[str] = []
-
-    def feed(self, line: str) -> str | None:
-        if not line:  # a blank line ends the event
-            data, self._data = self._data, []
-            return "\n".join(data) if data else None
-        if line.startswith(":"):
-            return None  # a comment (keep-alive)
-        field, _, value = line.partition(":")
-        if field == "data":
-            self._data.append(value[1:] if value.startswith(" ") else value)
-        return None
 
 
 def _decode(data: str, model: type[T], response: httpx.Response) -> T:
     obj = json.loads(data)
-    if isinstance(obj, dict) and "error" in obj and isinstance(obj["error"], dict):
-        # An error after the stream began: the status is already 200, so it comes as a frame.
-        raise APIStreamError(obj["error"].get("message", "stream error"), request=response.request,
+    error = frame_error(obj)
+    if error is not None:
+        raise APIStreamError(error.get("message", "stream error"), request=response.request,
                              body=obj, request_id=header_request_id(response))
     return model.model_validate(obj)
 
@@ -58,11 +40,10 @@ class Stream(Generic[T]):
         self._iterator = self._events()
 
     def _events(self) -> Iterator[T]:
-        decoder, done = _SSEDecoder(), False
+        done = False
         try:
-            for line in self.response.iter_lines():
-                data = decoder.feed(line)
-                if data is None or done:
+            for data in sse_data(self.response.iter_lines()):
+                if done:
                     continue  # read on to the end so the connection can be reused
                 if data == DONE:
                     done = True
@@ -97,11 +78,10 @@ class AsyncStream(Generic[T]):
         self._iterator = self._events()
 
     async def _events(self) -> AsyncIterator[T]:
-        decoder, done = _SSEDecoder(), False
+        done = False
         try:
-            async for line in self.response.aiter_lines():
-                data = decoder.feed(line)
-                if data is None or done:
+            async for data in asse_data(self.response.aiter_lines()):
+                if done:
                     continue
                 if data == DONE:
                     done = True

@@ -6,7 +6,7 @@ subfolder would shadow the top one under `import conftest`.
 
 from __future__ import annotations
 
-from clients.ray_node import free_port  # noqa: F401  (tests import it from here)
+from clients.cluster.ray_node import free_port  # noqa: F401  (tests import it from here)
 
 
 def deploy(name: str, args: dict, base_url: str, options: dict | None = None) -> str:

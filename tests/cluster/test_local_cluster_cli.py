@@ -1,4 +1,4 @@
-"""`python -m clients.local_cluster`, run in-process: up, status, down through the state file.
+"""`python -m clients.cluster.local_cluster`, run in-process: up, status, down through the state file.
 
 A head alone keeps it short: workers, and what lands on them, are the scheduling test's subject.
 `down` runs in a fresh `LocalCluster` loaded from the file, so it stops the nodes by pid alone.
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from clients.local_cluster import main
-from clients.ray_node import group_members
+from clients.cluster.cli import main
+from clients.cluster.ray_node import group_members
 
 
 def alive(pid: int) -> bool:

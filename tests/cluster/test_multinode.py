@@ -13,7 +13,7 @@ import httpx
 import pytest
 from apps import tiny_roles
 
-from clients.local_cluster import start_cluster
+from clients.cluster.local_cluster import start_cluster
 
 MODELS = ("Base", "Instruct", "Reasoning")
 RECOVERY_BOUND_S = 150.0  # worker lost → /v1/compare answers again from all three roles

@@ -2,7 +2,7 @@
 `deployments/demo-vllm.yaml` (every role on vLLM), then curl.
 
 Real small models from PyPI wheels (Gemma 3 270M, pretrained, as base; SmolLM2-135M-Instruct as
-instruct and reasoning), in a `serve run` process of its own (clients/serve_process.py), stopped
+instruct and reasoning), in a `serve run` process of its own (clients/cluster/serve_process.py), stopped
 with SIGTERM to its group.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from clients.serve_process import serve_run
+from clients.cluster.serve_process import serve_run
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from serving import free_port
 from typer.testing import CliRunner
 
 from clients import Client
-from clients.bench_prompts import BenchPrompt, load_prompts, synthetic_prompts
+from clients.bench.prompts import BenchPrompt, load_prompts, synthetic_prompts
 from clients.cli import app
 
 METRICS = ("ttft_s", "tpot_s", "itl_s", "e2e_s")

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from clients.bench_load import LevelRun, LoadSpec, run_level
-from clients.bench_prompts import PromptFileError, PromptPicker, load_prompts, synthetic_prompts
-from clients.bench_stats import Slo, percentile, summarize
-from clients.bench_targets import Channel, Outcome
+from clients.bench.load import LevelRun, LoadSpec, run_level
+from clients.bench.prompts import PromptFileError, PromptPicker, load_prompts, synthetic_prompts
+from clients.bench.stats import Slo, percentile, summarize
+from clients.bench.targets import Channel, Outcome
 
 
 def test_default_prompts_are_the_study_probes():

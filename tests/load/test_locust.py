@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_locust_headless_compare_and_chat_with_ttft(tiny_app, tmp_path):
     prompts = tmp_path / "prompts.txt"  # short: the tiny models accept 256 tokens
     prompts.write_text("Is 9.11 bigger than 9.8?\nName three fruits.\nOnce upon a time\n")
-    cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "clients" / "locustfile.py"),
+    cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "clients" / "bench" / "locustfile.py"),
            "--headless", "--host", tiny_app, "-u", "3", "-r", "3", "-t", "6s",
            "--stop-timeout", "30", "--only-summary", "--csv", str(tmp_path / "run"),
            "--prompts", str(prompts), "--max-new-tokens", "8", "--chat-role", "reasoning"]

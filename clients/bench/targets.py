@@ -22,8 +22,8 @@ from typing import Literal
 import httpx
 
 from clients._core import Core, retry_after
-from clients.bench_prompts import BenchPrompt
-from clients.streams import DONE, _SSEDecoder
+from clients.bench.prompts import BenchPrompt
+from clients.sse import DONE, asse_data, frame_error
 from serve.openai_protocol import StreamOptions
 from serve.protocol import GenerationParams
 
@@ -145,11 +145,7 @@ class Target:
         return out
 
     async def _read(self, response: httpx.Response, out: Outcome) -> None:
-        decoder = _SSEDecoder()
-        async for line in response.aiter_lines():
-            data = decoder.feed(line)
-            if data is None:
-                continue
+        async for data in asse_data(response.aiter_lines()):
             if data == DONE:
                 return
             now = time.perf_counter()
@@ -158,7 +154,7 @@ class Target:
             except ValueError:
                 out.error = "bad frame"
                 return
-            if isinstance(frame.get("error"), dict):  # failed after the 200 was sent
+            if frame_error(frame):  # failed after the 200 was sent
                 out.error = "stream"
                 return
             self._frame(frame, now, out)

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from clients.bench_targets import REJECTED, Outcome
+from clients.bench.targets import REJECTED, Outcome
 
 
 class LiveProgress:

@@ -2,10 +2,10 @@
 
 Headless, 8 users started 2 a second, for 2 minutes, with CSV stats and an HTML report:
 
-    locust -f clients/locustfile.py --headless --host http://127.0.0.1:8000 \\
+    locust -f clients/bench/locustfile.py --headless --host http://127.0.0.1:8000 \\
         -u 8 -r 2 -t 2m --csv locust --html locust.html --max-new-tokens 64
 
-With a web UI instead: `locust -f clients/locustfile.py --host http://127.0.0.1:8000`, then open
+With a web UI instead: `locust -f clients/bench/locustfile.py --host http://127.0.0.1:8000`, then open
 http://localhost:8089. Options of this file (also as environment variables): --prompts FILE
 (probes YAML, JSONL or text, as `triserve bench --prompts`; default the study's five probes),
 --max-new-tokens, --chat-role, --compare-roles (comma-separated), --api-key (TRISERVE_API_KEY).
@@ -26,7 +26,8 @@ import time
 
 from locust import HttpUser, between, events, task
 
-from clients.bench_prompts import PromptPicker, load_prompts
+from clients.bench.prompts import PromptPicker, load_prompts
+from clients.sse import DONE, frame_error, sse_data
 
 
 @events.init_command_line_parser.add_listener
@@ -88,16 +89,14 @@ class TriserveUser(HttpUser):
                 return
             try:
                 problem = "the stream ended without [DONE]"
-                for line in response.iter_lines(decode_unicode=True):
-                    if not line or not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
+                for data in sse_data(response.iter_lines(decode_unicode=True)):
+                    if data == DONE:
                         problem = None
                         break
                     frame = json.loads(data)
-                    if isinstance(frame.get("error"), dict):
-                        problem = f"error frame: {frame['error'].get('message')}"
+                    error = frame_error(frame)
+                    if error:
+                        problem = f"error frame: {error.get('message')}"
                         break
                     if first is None and is_token(frame):
                         first = time.perf_counter()

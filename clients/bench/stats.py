@@ -21,8 +21,8 @@ import math
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from clients.bench_load import LevelRun
-from clients.bench_targets import REJECTED, Outcome
+from clients.bench.load import LevelRun
+from clients.bench.targets import REJECTED, Outcome
 
 PERCENTILES = (50, 90, 99)
 
@@ -45,8 +45,16 @@ class Slo:
         return all(limit is None or value is None or value <= limit for limit, value in checks)
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default method)."""
+def percentile(values, q: float) -> float:
+    """The q-th percentile (0..100) of `values` by linear interpolation between the closest ranks
+    (numpy's default method); NaN for no values. The project's one percentile: `triserve bench`
+    and the scripts in benchmarks/ both report with it.
+
+    >>> percentile([1, 2, 3, 4], 50)
+    2.5
+    """
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     pos = (len(ordered) - 1) * q / 100
     lo, hi = math.floor(pos), math.ceil(pos)

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Every per-node port gets a free one: several nodes share this machine, and so may other Rays.
 _PORT_FLAGS = ("--node-manager-port", "--object-manager-port", "--metrics-export-port",
                "--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",

@@ -7,30 +7,23 @@ stopped by the pid this module started; nothing else on the machine is touched (
 
 Example::
 
-    from clients.local_cluster import start_cluster
+    from clients.cluster import start_cluster
 
     with start_cluster(workers=2, gpus_per_worker=2) as cluster:
         cluster.deploy("deployments/demo.yaml", model_gpus=1)
         print(cluster.http_url, [(r.deployment, r.node) for r in cluster.replicas()])
-        cluster.add_worker()
-        cluster.stop_worker(0)
+        cluster.add_worker()                       # worker-3
+        cluster.stop_worker("worker-1")
 
-The same from a shell (the state lives in a small JSON file between commands)::
-
-    python -m clients.local_cluster up --workers 2 --gpus-per-worker 2
-    python -m clients.local_cluster deploy deployments/demo.yaml --model-gpus 1
-    python -m clients.local_cluster status
-    python -m clients.local_cluster down
+The same from a shell: `python -m clients.cluster` (clients/cluster/cli.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, fields
@@ -38,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from clients.ray_node import Node, ensure_token, free_port
+from clients.cluster.ray_node import Node, ensure_token, free_port
 
 # Token auth, as Ray 2.60 defaults to and as the rest of the project says explicitly; it must be
 # set before Ray reads its config in this process (the state and Serve clients send the token).
@@ -96,7 +89,8 @@ class LocalCluster:
         self._wait_alive([self.head], timeout_s)
 
     def add_worker(self, num_gpus: int | None = None, timeout_s: float = 120.0) -> int:
-        """Starts one more worker node and waits until Ray lists it alive; returns its index."""
+        """Starts one more worker node and waits until Ray lists it alive; returns its position
+        in `workers` (its name, `workers[i].name`, is `worker-<i + 1>`)."""
         return self.add_workers(1, num_gpus, timeout_s)[0]
 
     def add_workers(self, count: int, num_gpus: int | None = None,
@@ -109,9 +103,25 @@ class LocalCluster:
         self._wait_alive(self.workers[first:], timeout_s)
         return list(range(first, first + count))
 
-    def stop_worker(self, index: int, graceful: bool = True) -> None:
-        """Stops worker `index`: SIGTERM drains the node first; graceful=False kills it (a crash)."""
-        self.workers[index].stop(graceful)
+    def worker(self, ref: str | int) -> Node:
+        """The worker named `ref` as `status` shows it (`"worker-2"`, or its number `"2"`), or
+        at position `ref` (an int) of `self.workers`. Raises LookupError naming the workers
+        there are when there is no such worker."""
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            if 0 <= ref < len(self.workers):
+                return self.workers[ref]
+        else:
+            name = f"worker-{ref}" if str(ref).isdigit() else str(ref)
+            for node in self.workers:
+                if node.name == name:
+                    return node
+        there = ", ".join(n.name for n in self.workers) or "none"
+        raise LookupError(f"no worker {ref!r} in this cluster (workers: {there})")
+
+    def stop_worker(self, ref: str | int, graceful: bool = True) -> None:
+        """Stops a worker (see `worker` for `ref`): SIGTERM drains the node first;
+        graceful=False kills it (a crash)."""
+        self.worker(ref).stop(graceful)
 
     def stop(self, remove_files: bool = True) -> None:
         """Stops every node this cluster started (workers first), then removes its temp dir."""
@@ -307,60 +317,3 @@ def _summary(details: dict | None) -> str:
     return "; ".join(f"{a}/{d}: {dep['status']} {[r['state'] for r in dep['replicas']]}"
                      for a, app in details.get("applications", {}).items()
                      for d, dep in app["deployments"].items())
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m clients.local_cluster up|deploy|status|add-worker|stop-worker|down`."""
-    p = argparse.ArgumentParser(prog="python -m clients.local_cluster", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--state", type=Path, default=DEFAULT_STATE, help="cluster state file")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    up = sub.add_parser("up", help="start a head and N GPU workers; they keep running")
-    up.add_argument("--workers", type=int, default=2)
-    up.add_argument("--gpus-per-worker", type=int, default=1)
-    up.add_argument("--cpus-per-node", type=int, default=2)
-    dep = sub.add_parser("deploy", help="deploy a Serve config file and wait until it runs")
-    dep.add_argument("config", type=Path)
-    dep.add_argument("--model-gpus", type=int, default=None, help="num_gpus per model replica")
-    sub.add_parser("status", help="nodes and where each replica runs")
-    add = sub.add_parser("add-worker", help="start one more worker node")
-    add.add_argument("--gpus", type=int, default=None)
-    stop = sub.add_parser("stop-worker", help="stop one worker node (by its index)")
-    stop.add_argument("index", type=int)
-    stop.add_argument("--kill", action="store_true", help="SIGKILL (a crash), not a drain")
-    sub.add_parser("down", help="stop every node this tool started")
-    args = p.parse_args(argv)
-
-    if args.cmd == "up":
-        if args.state.exists():
-            p.error(f"{args.state} exists: run `down` first (or pass another --state)")
-        c = start_cluster(args.workers, args.gpus_per_worker, args.cpus_per_node,
-                          fate_share=False)
-        c.save(args.state)
-        print(f"ray: {c.address}  dashboard: {c.dashboard_url}  serve: {c.http_url}")
-        return 0
-    if not args.state.exists():
-        p.error(f"no cluster state at {args.state}: run `up` first")
-    c = LocalCluster.load(args.state)
-    if args.cmd == "deploy":
-        c.deploy(args.config, model_gpus=args.model_gpus)
-        print(f"running at {c.http_url}")
-    elif args.cmd == "status":
-        for n in [c.head, *c.workers]:
-            print(f"{n.name:10} pid {n.pid:<8} gpus {n.num_gpus}  {'up' if n.running else 'stopped'}")
-        for r in c.replicas():
-            print(f"{r.app}/{r.deployment:10} {r.state:9} on {r.node}  gpus {r.gpus}")
-    elif args.cmd == "add-worker":
-        print(c.workers[c.add_worker(args.gpus)].name)
-    elif args.cmd == "stop-worker":
-        c.stop_worker(args.index, graceful=not args.kill)
-    elif args.cmd == "down":
-        c.stop()
-        args.state.unlink()
-        return 0
-    c.save(args.state)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

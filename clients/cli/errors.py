@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from clients._core import DEFAULT_URL
+from clients.cli.options import Settings
 from clients.errors import (
     APIConnectionError,
     APIError,
@@ -27,12 +27,9 @@ from clients.errors import (
 from clients.study.probes import ProbeFileError
 
 
-def _server(settings) -> str:
-    return (settings.url or os.environ.get("TRISERVE_URL") or DEFAULT_URL).rstrip("/")
-
-
-def message(exc: Exception, settings) -> str:
-    server = _server(settings)
+def message(exc: Exception, settings: Settings) -> str:
+    """One line that says what went wrong and what to do about it."""
+    server = settings.server
     if isinstance(exc, APITimeoutError):
         return (f"no answer from {server} within {settings.timeout:g} s; "
                 "raise --timeout or ask for fewer tokens.")
@@ -53,7 +50,8 @@ def message(exc: Exception, settings) -> str:
 
 
 @contextmanager
-def handle_errors(settings) -> Iterator[None]:
+def handle_errors(settings: Settings) -> Iterator[None]:
+    """SDK errors (and a bad probes file) inside the block end the command: one line, exit 1."""
     try:
         yield
     except (APIError, ProbeFileError) as exc:

@@ -7,7 +7,7 @@
 Closed loop (default): `--concurrency` users, each sending its next request when the last ends.
 Open loop (`--rate`): Poisson arrivals at that many requests/s, from `--seed`. `--sweep` runs
 several levels in one go (users, or rates with --rate). Every request streams, so TTFT and the
-gaps between tokens are measured; nothing is retried. See clients/bench_stats.py for what each
+gaps between tokens are measured; nothing is retried. See clients/bench/stats.py for what each
 reported number means.
 """
 
@@ -24,19 +24,21 @@ import typer
 from rich.console import Console
 
 from clients._core import Core
-from clients.bench_load import LoadSpec, run_level
-from clients.bench_prompts import (
+from clients.bench.load import LoadSpec, run_level
+from clients.bench.prompts import (
     PromptFileError,
     PromptPicker,
     load_prompts,
     synthetic_prompts,
 )
-from clients.bench_report import LiveProgress, PlotUnavailable, error_lines, plot, summary_table
-from clients.bench_stats import Slo, request_records, summarize
-from clients.bench_targets import Target
-from clients.cli_errors import handle_errors
+from clients.bench.report import LiveProgress, PlotUnavailable, error_lines, plot, summary_table
+from clients.bench.stats import Slo, request_records, summarize
+from clients.bench.targets import Target
+from clients.cli.errors import handle_errors
+from clients.cli.options import Settings, connection_options, generation_options
 from clients.client import Client
 from serve.protocol import GenerationParams
+
 
 def _slo(what: str):
     return Annotated[float | None, typer.Option(
@@ -58,7 +60,7 @@ def _levels(sweep: str | None, default: float, closed: bool) -> list[float]:
     return levels
 
 
-def _preflight(settings, core: Core, target: Target) -> None:
+def _preflight(settings: Settings, core: Core, target: Target) -> None:
     """One look at /v1/models before any load: a server that is down or a role that does not
     exist is one clear error, not a run of failed requests."""
     with handle_errors(settings), Client(core.base_url, api_key=core.api_key,
@@ -73,8 +75,11 @@ def _preflight(settings, core: Core, target: Target) -> None:
                                  param_hint="--roles" if target.endpoint == "compare" else "--role")
 
 
+@connection_options
+@generation_options("max_new_tokens", "temperature")
 def bench(
     ctx: typer.Context,
+    params: GenerationParams,
     endpoint: Annotated[str, typer.Option(
         "--endpoint", "-e", help="compare | chat | completions.")] = "compare",
     role: Annotated[str | None, typer.Option(
@@ -108,11 +113,6 @@ def bench(
         min=1.0, help="Synthetic prompts: mean length in words.")] = 64.0,
     input_words_sd: Annotated[float, typer.Option(
         min=0.0, help="Synthetic prompts: standard deviation of the length.")] = 16.0,
-    max_new_tokens: Annotated[int | None, typer.Option(
-        "--max-new-tokens", "-m", min=1, help="Most new tokens per request (default: the "
-        "role's).", show_default=False)] = None,
-    temperature: Annotated[float | None, typer.Option(
-        "--temperature", "-t", min=0.0, max=2.0, show_default=False, help="0 = greedy.")] = None,
     seed: Annotated[int, typer.Option(help="Seeds prompt order and arrival times.")] = 0,
     slo_ttft: _slo("to the first token") = None,
     slo_tpot: _slo("per output token after the first") = None,
@@ -140,7 +140,6 @@ def bench(
                    else load_prompts(prompts_file))
     except (PromptFileError, ValueError) as exc:  # a bad probes file says where
         raise typer.BadParameter(str(exc), param_hint="--prompts") from None
-    params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature)
     target = Target(endpoint, role=role, params=params,
                     roles=[r.strip() for r in roles.split(",") if r.strip()] if roles else None)
     settings = ctx.obj

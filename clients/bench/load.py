@@ -24,8 +24,8 @@ from typing import Literal
 import httpx
 
 from clients._core import Core
-from clients.bench_prompts import PromptPicker
-from clients.bench_targets import REJECTED, Outcome, Target
+from clients.bench.prompts import PromptPicker
+from clients.bench.targets import REJECTED, Outcome, Target
 
 MAX_PAUSE_S = 1.0
 

@@ -25,7 +25,7 @@ from typing import Iterator
 import httpx
 import yaml
 
-from clients.ray_node import PROJECT_ROOT, free_port
+from clients.cluster.ray_node import PROJECT_ROOT, free_port
 
 SERVE_ENV = {"RAY_ADDRESS": "local", "RAY_AUTH_MODE": "token", "TOKENIZERS_PARALLELISM": "false"}
 
