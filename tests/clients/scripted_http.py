@@ -81,3 +81,12 @@ class ScriptedServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def compare_body(content: str = "hi there", roles=("base", "instruct", "reasoning")) -> dict:
+    """A /v1/compare answer (built from the wire model) in which every role said `content`."""
+    from serve.protocol import CompareResponse, RoleResult, Usage
+
+    results = [RoleResult(role=r, model=f"scripted-{r}", response=content, content=content,
+                          usage=Usage.of(3, 2), latency_s=0.1) for r in roles]
+    return CompareResponse(id="cmp-1", created=0, results=results).model_dump(mode="json")
