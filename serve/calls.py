@@ -1,69 +1,109 @@
 """Calling a model deployment from the ingress: time budgets, and errors made typed.
 
 Every call has a deadline (the role's time budget); past it the call is cancelled on the replica
-and an `UpstreamTimeout` raised. Anything a handle raises comes out as a `TriserveError`.
+and an `UpstreamTimeout` raised. A role with no running replica (`serve/availability.py`) is
+refused at once with a 503 (`no_replica`), and a call still waiting for a replica when the role
+loses its last one fails then, not at its deadline. Anything a handle raises comes out as a
+`TriserveError`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
+from serve.availability import ReplicaWatch
 from serve.errors import UpstreamTimeout
 from serve.generation import Chunk, Completion, GenerationRequest
 from serve.http_errors import classify
 
+T = TypeVar("T")
+
 
 class RoleCaller:
-    def __init__(self, role: str, handle, timeout_s: float):
+    """Calls one role's deployment through its handle, within the role's time budget."""
+
+    def __init__(self, role: str, handle, timeout_s: float, watch: ReplicaWatch | None = None):
         self.role = role
         self.handle = handle
         self.timeout_s = timeout_s
+        self.watch = watch
 
     def _timeout(self) -> UpstreamTimeout:
         return UpstreamTimeout(f"the {self.role} model did not answer within {self.timeout_s:g} s")
 
+    async def check_available(self) -> None:
+        """Raises the role's 503 (`no_replica`) when it has no running replica."""
+        if self.watch is not None:
+            await self.watch.check(self.role)
+
     async def complete(self, req: GenerationRequest) -> Completion:
+        """One whole answer."""
+        await self.check_available()
         response = self.handle.generate.remote(req)
-        try:
-            return await asyncio.wait_for(await_response(response), self.timeout_s)
-        except asyncio.TimeoutError:
-            response.cancel()
-            raise self._timeout() from None
-        except Exception as exc:
-            raise classify(exc) from None
+        return await self._bounded(await_response(response), time.monotonic() + self.timeout_s,
+                                   response.cancel)
 
     async def open_stream(self, req: GenerationRequest) -> "RoleStream":
         """Starts a stream and waits until the replica accepts the request (or refuses it)."""
+        await self.check_available()
         stream = RoleStream(self, self.handle.options(stream=True).stream.remote(req))
         await stream.next()  # the replica's acceptance chunk; raises its refusal
         return stream
 
+    async def _bounded(self, aw: Awaitable[T], deadline: float, cancel: Callable[[], None],
+                       watch_lost: bool = True) -> T:
+        """`aw` within the deadline and, while `watch_lost`, until the role loses its last
+        running replica; either ends the call on the replica (`cancel`) and raises."""
+        call = asyncio.ensure_future(aw)
+        waiters = {call}
+        lost = None
+        if watch_lost and self.watch is not None:
+            lost = asyncio.ensure_future(self.watch.lost(self.role).wait())
+            waiters.add(lost)
+        try:
+            done, _ = await asyncio.wait(waiters, timeout=max(0.0, deadline - time.monotonic()),
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if lost is not None:
+                lost.cancel()
+            if not call.done():
+                call.cancel()
+        if call in done:
+            exc = call.exception()
+            if exc is None:
+                return call.result()
+            if isinstance(exc, StopAsyncIteration):
+                raise exc
+            raise classify(exc) from None
+        cancel()
+        if lost is not None and lost in done:
+            raise self.watch.error(self.role)
+        raise self._timeout()
+
 
 async def await_response(response):
-    """A coroutine for a DeploymentResponse, so that asyncio.wait_for can time it."""
+    """A coroutine for a DeploymentResponse, so that asyncio can time it."""
     return await response
 
 
 class RoleStream:
-    """The chunks of one streaming call, each awaited against the call's deadline."""
+    """The chunks of one streaming call, each awaited against the call's deadline; the first
+    (the replica's acceptance) also against the role's loss of its last replica."""
 
     def __init__(self, caller: RoleCaller, gen):
         self.caller = caller
         self.gen = gen
         self.deadline = time.monotonic() + caller.timeout_s
+        self.accepted = False
 
     async def next(self) -> Chunk:
-        try:
-            return await asyncio.wait_for(self.gen.__anext__(), self.deadline - time.monotonic())
-        except asyncio.TimeoutError:
-            self.gen.cancel()
-            raise self.caller._timeout() from None
-        except StopAsyncIteration:
-            raise
-        except Exception as exc:
-            raise classify(exc) from None
+        """The next chunk; raises StopAsyncIteration at the end."""
+        chunk = await self.caller._bounded(self.gen.__anext__(), self.deadline, self.gen.cancel,
+                                           watch_lost=not self.accepted)
+        self.accepted = True
+        return chunk
 
     async def __aiter__(self) -> AsyncIterator[Chunk]:
         try:

@@ -205,15 +205,28 @@ class RoleConfig(_Config):
 
 
 class IngressConfig(_Config):
+    """The HTTP front: API keys, time budgets, limits."""
+
     api_keys_env: str | None = Field(
         "TRISERVE_API_KEYS",
-        description="Env var with comma-separated API keys; with no key anywhere, no auth.",
+        description="Env var with comma-separated API keys (set on every Ray node: replicas "
+        "inherit it). With no key here nor in the file, the API is open.",
     )
     api_keys_file: str | None = Field(
-        None, description="A file with one API key per line (# comments); adds to the env var's."
+        None, description="A file with one API key per line (# comments); adds to the env var's. "
+        "It must exist when set (e.g. a mounted Kubernetes Secret).",
+    )
+    allow_unauthenticated: bool = Field(
+        False, description="An open API (no key) on a non-loopback host is intended: no warning "
+        "at start nor in /healthz. Without it, such an ingress warns loudly.",
     )
     role_timeout_s: float = Field(
         300.0, gt=0, description="A role's time budget inside a request; past it, a timeout error."
+    )
+    availability_poll_s: float = Field(
+        1.0, ge=0, le=60, description="How often the ingress asks Serve which roles have a running "
+        "replica; calls to a role with none get a 503 (no_replica) at once. 0: never (calls wait "
+        "for a replica up to role_timeout_s).",
     )
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Larger bodies get 413.")
     health_timeout_s: float = Field(5.0, gt=0, description="Per-role health probe budget.")

@@ -8,6 +8,7 @@ Routes stay thin: they validate (pydantic, through FastAPI), pick the roles, and
 # route methods, which Ray Serve re-binds on the deployment class.
 
 import asyncio
+import logging
 import time
 
 from fastapi import FastAPI, Request
@@ -21,7 +22,8 @@ from serve.config import AppConfig
 from serve.engines.base import resolve_sampling
 from serve.errors import InvalidRequest, NotFound
 from serve.generation import GenerationRequest
-from serve.auth import load_keys
+from serve.auth import exposure_warnings, http_host, load_keys
+from serve.availability import ReplicaWatch
 from serve.guard import GuardSettings, RequestGuard
 from serve.metrics import ingress_metrics
 from serve import openai_routes
@@ -36,6 +38,8 @@ from serve.protocol import (
     RoleHealth,
     new_id,
 )
+
+logger = logging.getLogger("ray.serve")
 
 api = FastAPI(
     title="triserve",
@@ -54,10 +58,18 @@ page.install(api)
 class Ingress:
     def __init__(self, config: dict, models: dict):
         self.config = AppConfig.model_validate(config)
-        GUARD.max_body_bytes = self.config.ingress.max_body_bytes
-        GUARD.api_keys = load_keys(self.config.ingress)
-        timeout = self.config.ingress.role_timeout_s
-        self.callers = {role: RoleCaller(role, h, timeout) for role, h in models.items()}
+        cfg = self.config.ingress
+        GUARD.max_body_bytes = cfg.max_body_bytes
+        GUARD.api_keys = load_keys(cfg)
+        self.warnings = exposure_warnings(cfg, GUARD.api_keys, http_host())
+        for warning in self.warnings:
+            logger.warning("SECURITY: %s", warning)
+        self.watch = ReplicaWatch(
+            {role: (h.app_name, h.deployment_name) for role, h in models.items()},
+            cfg.availability_poll_s)
+        self.watch.start()  # Serve runs the constructor on the replica's event loop
+        self.callers = {role: RoleCaller(role, h, cfg.role_timeout_s, self.watch)
+                        for role, h in models.items()}
         self.models = {role: rc.model_id() for role, rc in self.config.roles.items()}
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -135,10 +147,14 @@ class Ingress:
 
     @api.get("/healthz", response_model=HealthResponse)
     async def healthz(self):
-        """Each role's readiness; 503 when any role cannot answer."""
+        """Each role's readiness; 503 when any role cannot answer. `warnings`: what the operator
+        must know (an API open to the network)."""
         timeout = self.config.ingress.health_timeout_s
 
         async def probe(role: str) -> RoleHealth:
+            if role in self.watch.down:  # Serve's controller: no running replica
+                return RoleHealth(status="unavailable", model=self.models[role],
+                                  error=self.watch.down[role])
             try:
                 await asyncio.wait_for(await_response(self.callers[role].handle.health.remote()), timeout)
                 return RoleHealth(status="ok", model=self.models[role])
@@ -149,6 +165,7 @@ class Ingress:
         checks = await asyncio.gather(*(probe(r) for r in self.callers))
         roles = dict(zip(self.callers, checks))
         ok = all(c.status == "ok" for c in checks)
-        body = HealthResponse(status="ok" if ok else "degraded", roles=roles)
+        body = HealthResponse(status="ok" if ok else "degraded", roles=roles,
+                              warnings=self.warnings)
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
