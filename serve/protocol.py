@@ -320,3 +320,6 @@ class RoleHealth(_Wire):
 class HealthResponse(_Wire):
     status: Literal["ok", "degraded"]
     roles: dict[str, RoleHealth]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Configuration the operator should know of, e.g. an API open to the network.")
