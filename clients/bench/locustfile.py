@@ -27,7 +27,9 @@ import time
 from locust import HttpUser, between, events, task
 
 from clients.bench.prompts import PromptPicker, load_prompts
+from clients.bench.targets import Target
 from clients.sse import DONE, frame_error, sse_data
+from serve.protocol import GenerationParams
 
 
 @events.init_command_line_parser.add_listener
@@ -53,36 +55,29 @@ class TriserveUser(HttpUser):
     def on_start(self):
         opts = self.environment.parsed_options
         self.picker = PromptPicker(load_prompts(opts.prompts or None), seed=next(_users))
-        self.max_new = opts.max_new_tokens
-        self.chat_role = opts.chat_role
-        self.compare_roles = [r for r in opts.compare_roles.split(",") if r] or None
-        self.headers = {"accept": "text/event-stream"}
+        params = GenerationParams(max_new_tokens=opts.max_new_tokens)
+        roles = [r for r in opts.compare_roles.split(",") if r] or None
+        # The bodies are `triserve bench`'s own, built from the wire models.
+        self.compare_target = Target("compare", roles=roles, params=params)
+        self.chat_target = Target("chat", role=opts.chat_role, params=params)
+        self.headers = {"accept": "text/event-stream", "content-type": "application/json"}
         if opts.api_key:
             self.headers["authorization"] = f"Bearer {opts.api_key}"
 
     @task
     def compare(self):
-        p = self.picker.next()
-        body = {"prompt": p.text, "stream": True, "params": {"max_new_tokens": self.max_new}}
-        if p.system:
-            body["system"] = p.system
-        if self.compare_roles:
-            body["roles"] = self.compare_roles
+        body = self.compare_target.body(self.picker.next())
         self._stream("/v1/compare", body, "/v1/compare", _compare_frame)
 
     @task
     def chat(self):
-        p = self.picker.next()
-        messages = [{"role": "system", "content": p.system}] if p.system else []
-        messages.append({"role": "user", "content": p.text})
-        body = {"model": self.chat_role, "messages": messages, "stream": True,
-                "max_completion_tokens": self.max_new}
-        self._stream("/v1/chat/completions", body, f"chat {self.chat_role}", _chat_frame)
+        body = self.chat_target.body(self.picker.next())
+        self._stream("/v1/chat/completions", body, f"chat {self.chat_target.role}", _chat_frame)
 
-    def _stream(self, path: str, body: dict, name: str, is_token) -> None:
+    def _stream(self, path: str, body: bytes, name: str, is_token) -> None:
         start = time.perf_counter()
         first = None
-        with self.client.post(path, json=body, headers=self.headers, stream=True,
+        with self.client.post(path, data=body, headers=self.headers, stream=True,
                               catch_response=True, name=path) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}: {response.text[:200]}")

@@ -15,34 +15,27 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from clients import errors as api
 from clients.cli.options import Settings
-from clients.errors import (
-    APIConnectionError,
-    APIError,
-    APIStatusError,
-    APIStreamError,
-    APITimeoutError,
-    AuthenticationError,
-)
 from clients.study.probes import ProbeFileError
 
 
 def message(exc: Exception, settings: Settings) -> str:
     """One line that says what went wrong and what to do about it."""
     server = settings.server
-    if isinstance(exc, APITimeoutError):
+    if isinstance(exc, api.APITimeoutError):
         return (f"no answer from {server} within {settings.timeout:g} s; "
                 "raise --timeout or ask for fewer tokens.")
-    if isinstance(exc, APIConnectionError):
+    if isinstance(exc, api.APIConnectionError):
         return (f"cannot reach the triserve server at {server} (connection refused?). "
                 "Is it running? Point --url or TRISERVE_URL at it.")
-    if isinstance(exc, AuthenticationError):
+    if isinstance(exc, api.AuthenticationError):
         given = "was refused" if settings.api_key or os.environ.get("TRISERVE_API_KEY") \
             else "is needed and none was given"
         return f"{server} answered 401: an API key {given}. Set --api-key or TRISERVE_API_KEY."
-    if isinstance(exc, APIStreamError):
+    if isinstance(exc, api.APIStreamError):
         return f"the server failed while answering: {exc.message}"
-    if isinstance(exc, APIStatusError):
+    if isinstance(exc, api.APIStatusError):
         where = f" (param: {exc.param})" if exc.param else ""
         rid = f" [request {exc.request_id}]" if exc.request_id else ""
         return f"{exc.message}{where}{rid}"
@@ -54,7 +47,7 @@ def handle_errors(settings: Settings) -> Iterator[None]:
     """SDK errors (and a bad probes file) inside the block end the command: one line, exit 1."""
     try:
         yield
-    except (APIError, ProbeFileError) as exc:
+    except (api.APIError, ProbeFileError) as exc:
         err = Console(stderr=True, highlight=False)
         err.print(Text("error: ", style="bold red") + Text(message(exc, settings)), soft_wrap=True)
         raise typer.Exit(1) from None
