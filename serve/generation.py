@@ -67,6 +67,9 @@ class PreparedRequest:
     sampling: SamplingParams
     thinking: bool = False  # split <think>…</think> from the answer
     prompt_opens_thinking: bool = False  # the chat template already wrote <think>
+    echo: str | None = None  # /v1/completions `echo`: the prompt's text, sent first
+    tools: bool = False  # the answer may hold tool calls (read by serve/tool_calls.py)
+    grammar: object | None = None  # the hf engine's constraint state (serve/engines/hf/grammar.py)
     cancelled: threading.Event = field(default_factory=threading.Event)
 
 

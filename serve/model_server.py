@@ -18,10 +18,11 @@ from ray import serve
 
 from serve.config import RoleConfig
 from serve.engines import build_engine
-from serve.errors import EngineFailure, TriserveError
+from serve.errors import EngineFailure, InvalidRequest, TriserveError
 from serve.generation import (Accumulator, Chunk, Completion, GenerationRequest, PreparedRequest,
                               merge_chunks)
 from serve.metrics import RoleMetrics
+from serve.tool_calls import ToolCallReader
 
 logger = logging.getLogger("ray.serve")
 
@@ -87,7 +88,7 @@ class ModelServer:
         """Yields an empty chunk (with `prompt_tokens`) as soon as the request is accepted, so a
         caller learns of a refusal before it commits to a streaming response; then the text,
         chunks that queued up while the caller was busy merged into one (`coalesced`)."""
-        prepared = self.engine.prepare(req)
+        prepared = self._prepare(req)
         yield Chunk(prompt_tokens=len(prepared.prompt_ids))
         async for chunk in coalesced(self._run(prepared)):
             yield chunk
@@ -95,20 +96,41 @@ class ModelServer:
     async def generate(self, req: GenerationRequest) -> Completion:
         """The whole generation at once."""
         acc = Accumulator(time.perf_counter())
-        async for chunk in self._run(self.engine.prepare(req)):
+        async for chunk in self._run(self._prepare(req)):
             acc.add(chunk, time.perf_counter())
         return acc.completion(self.engine.model_id, time.perf_counter())
 
+    def _prepare(self, req: GenerationRequest) -> PreparedRequest:
+        if req.tools and self.config.tool_parser is None:
+            raise InvalidRequest("this role reads no tool calls (its config has no tool_parser)",
+                                 param="tools", code="tools_not_supported")
+        prepared = self.engine.prepare(req)
+        prepared.tools = bool(req.tools)
+        return prepared
+
     async def _run(self, prepared: PreparedRequest) -> AsyncIterator[Chunk]:
+        """The engine's chunks, with the echoed prompt first and tool calls read out; a chunk
+        that finished its request with `error` (the engine failed this row alone) is raised
+        as `EngineFailure`."""
         start = time.perf_counter()
         first = None
         last = None
+        reader = (ToolCallReader(self.config.tool_parser, self.engine.tokenizer)
+                  if prepared.tools else None)
         self.counters["running"] += 1
         self.metrics.batch_size.observe(self.counters["running"])
         try:
+            if prepared.echo:
+                yield Chunk(content=prepared.echo)
             async for chunk in self.engine.generate(prepared):
                 if first is None and (chunk.content or chunk.thinking or chunk.finish_reason):
                     first = time.perf_counter()
+                if chunk.finish_reason == "error":
+                    logger.error("request %s failed in the engine: %s", prepared.request_id,
+                                 chunk.error)
+                    raise EngineFailure(f"the {self.role} model failed on this request")
+                if reader is not None:
+                    chunk = reader.feed(chunk)
                 if chunk.finish_reason:
                     last = chunk
                     self.metrics.finished(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 MAX_STOP_STRINGS = 8
 MAX_STOP_LENGTH = 64
@@ -35,7 +35,8 @@ PresencePenalty = Annotated[float, Field(
 FrequencyPenalty = Annotated[float, Field(
     ge=-2.0, le=2.0, description="Subtracted from a token's logit per time it was generated.")]
 LogitBias = Annotated[
-    dict[str, Annotated[float, Field(ge=-100.0, le=100.0)]],
+    dict[Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}$")],
+         Annotated[float, Field(ge=-100.0, le=100.0)]],
     Field(max_length=MAX_LOGIT_BIAS,
           description="Token id (as a string, as OpenAI sends it) → bias added to its logit."),
 ]

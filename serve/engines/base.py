@@ -78,7 +78,9 @@ class Engine(ABC):
 def resolve_sampling(params: GenerationParams, config: RoleConfig) -> SamplingParams:
     """The request's parameters laid over the role's defaults, checked against its caps.
 
-    Raises `InvalidRequest` (param `max_new_tokens`, code `above_cap`) past the role's cap."""
+    Raises `InvalidRequest` (code `above_cap`) for `max_new_tokens` past the role's cap or
+    `top_logprobs` past its `top_logprobs_cap`. What needs the model (`logit_bias` ids inside the
+    vocabulary, `top_k` beyond it) is settled by the engine's prompt builder."""
     d = config.defaults
     max_new = params.max_new_tokens or d.max_new_tokens
     if max_new > config.max_new_tokens_cap:
@@ -87,6 +89,13 @@ def resolve_sampling(params: GenerationParams, config: RoleConfig) -> SamplingPa
             param="max_new_tokens",
             code="above_cap",
         )
+    logprobs = None
+    if params.logprobs:
+        logprobs = params.top_logprobs or 0
+        if logprobs > config.top_logprobs_cap:
+            raise InvalidRequest(
+                f"top_logprobs is {logprobs}; this role allows at most {config.top_logprobs_cap}",
+                param="top_logprobs", code="above_cap")
 
     def pick(name):
         value = getattr(params, name)
@@ -96,15 +105,25 @@ def resolve_sampling(params: GenerationParams, config: RoleConfig) -> SamplingPa
         temperature = params.temperature
     else:
         temperature = d.temperature if d.do_sample else 0.0
+    top_k = pick("top_k")
+    constraint = params.response_format.constraint() if params.response_format else None
     return SamplingParams(
         max_new_tokens=max_new,
         temperature=temperature,
         top_p=pick("top_p"),
-        top_k=pick("top_k"),
+        top_k=max(top_k, 0),  # -1 (vLLM's "off") as 0
         min_p=pick("min_p"),
         repetition_penalty=pick("repetition_penalty"),
+        presence_penalty=pick("presence_penalty"),
+        frequency_penalty=pick("frequency_penalty"),
+        logit_bias=tuple((int(k), float(v)) for k, v in (params.logit_bias or {}).items()),
         stop=tuple(pick("stop")),
         seed=params.seed,
+        min_tokens=min(params.min_tokens or 0, max_new),
+        ignore_eos=bool(params.ignore_eos),
+        include_stop_str_in_output=bool(params.include_stop_str_in_output),
+        logprobs=logprobs,
+        constraint=constraint,
         enable_thinking=pick("enable_thinking"),
     )
 

@@ -6,7 +6,7 @@ turn the same tokens into the same text.
 
 from __future__ import annotations
 
-from serve.generation import Chunk, PreparedRequest
+from serve.generation import Chunk, PreparedRequest, TokenLogprob
 from serve.engines.reasoning import ReasoningParser
 
 
@@ -32,24 +32,27 @@ class IncrementalDetokenizer:
 
 
 class StopMatcher:
-    """Finds the first stop string in streamed text; holds back what could be the start of one."""
+    """Finds the first stop string in streamed text; holds back what could be the start of one.
+    `keep`: the stop string stays in the text (vLLM's `include_stop_str_in_output`)."""
 
-    def __init__(self, stops: tuple[str, ...]):
+    def __init__(self, stops: tuple[str, ...], keep: bool = False):
         self.stops = stops
+        self.keep = keep
         self.pending = ""
         self.matched: str | None = None
 
-    def feed(self, text: str) -> tuple[str, bool]:
-        """Returns (text safe to emit, whether a stop string ended the text)."""
+    def feed(self, text: str, active: bool = True) -> tuple[str, bool]:
+        """Returns (text safe to emit, whether a stop string ended the text). While not
+        `active` (before `min_tokens`), text passes unmatched."""
         buf = self.pending + text
-        if not self.stops:
+        if not self.stops or not active:
             self.pending = ""
             return buf, False
         hits = [(buf.find(s), s) for s in self.stops if s in buf]
         if hits:
             index, self.matched = min(hits)
             self.pending = ""
-            return buf[:index], True
+            return buf[: index + (len(self.matched) if self.keep else 0)], True
         hold = 0
         for s in self.stops:
             for k in range(min(len(s) - 1, len(buf)), hold, -1):
@@ -75,7 +78,7 @@ class SequenceState:
         self.parser = ReasoningParser(start_id, end_id, opened=req.prompt_opens_thinking)
         self.detok = {"thinking": IncrementalDetokenizer(tokenizer),
                       "content": IncrementalDetokenizer(tokenizer)}
-        self.stop = StopMatcher(req.sampling.stop)
+        self.stop = StopMatcher(req.sampling.stop, req.sampling.include_stop_str_in_output)
         self.generated: list[int] = []  # sampled ids but EOS
         self.n_sampled = 0  # every sampled id, EOS included, as OpenAI counts usage
         self.n_thinking = 0  # the thinking, its tags included
@@ -86,11 +89,14 @@ class SequenceState:
     def finished(self) -> bool:
         return self.finish_reason is not None
 
-    def add(self, token_id: int) -> Chunk | None:
-        """Takes one sampled token; returns the text it released, or None."""
+    def add(self, token_id: int, logprob: tuple[float, list[tuple[int, float]]] | None = None
+            ) -> Chunk | None:
+        """Takes one sampled token (and, when the request asked for them, its log-probability
+        and the top alternatives as (id, logprob)); returns the text it released, or None."""
         chunk = Chunk()
         self.n_sampled += 1
-        if token_id in self.eos_ids:
+        s = self.req.sampling
+        if token_id in self.eos_ids and not s.ignore_eos and self.n_sampled > s.min_tokens:
             return self.finish("stop", chunk)
         self.generated.append(token_id)
         channel = self.parser.route(token_id)
@@ -98,16 +104,40 @@ class SequenceState:
         if channel == "thinking":
             chunk.thinking = self.detok["thinking"].add(token_id)
         elif channel == "content":
-            text, stopped = self.stop.feed(self.detok["content"].add(token_id))
+            if logprob is not None:
+                chunk.logprobs.append(self._logprob(token_id, logprob))
+            text, stopped = self.stop.feed(self.detok["content"].add(token_id),
+                                           active=self.n_sampled > s.min_tokens)
             chunk.content = self._content(text)
             if stopped:
                 return self.finish("stop", chunk)
-        if len(self.generated) >= self.req.sampling.max_new_tokens:
+        if len(self.generated) >= s.max_new_tokens:
             return self.finish("length", chunk)
-        return chunk if (chunk.content or chunk.thinking) else None
+        return chunk if (chunk.content or chunk.thinking or chunk.logprobs) else None
+
+    def _logprob(self, token_id: int, logprob: tuple[float, list[tuple[int, float]]]) -> TokenLogprob:
+        def text(i: int) -> tuple[str, list[int]]:
+            t = self.tokenizer.decode([i], skip_special_tokens=False)
+            return t, list(t.encode("utf-8"))
+
+        token, raw = text(token_id)
+        top = [(*text(i), lp) for i, lp in logprob[1]]
+        return TokenLogprob(token=token, logprob=logprob[0], bytes=raw,
+                            top=[(t, lp, b) for t, b, lp in top])
 
     def cancel(self) -> Chunk:
         return self.finish("cancelled", Chunk())
+
+    def fail(self, message: str) -> Chunk:
+        """This request failed alone (its own values broke a step): the final chunk, `error`."""
+        chunk = self.finish("error", Chunk())
+        chunk.content = ""
+        chunk.error = message
+        return chunk
+
+    def in_answer(self) -> bool:
+        """Whether the next token belongs to the answer (not thinking, not a tag)."""
+        return self.parser.state == "content"
 
     def end(self, reason: str) -> Chunk:
         """The engine ended the request for a reason of its own (vLLM: a stop token this state
@@ -135,6 +165,6 @@ class SequenceState:
 
     def _response(self) -> str:
         text = self.tokenizer.decode(self.generated, skip_special_tokens=False)
-        if self.stop.matched:
+        if self.stop.matched and not self.stop.keep:
             text = text[: text.rfind(self.stop.matched)]
         return text

