@@ -23,11 +23,16 @@ PUBLIC_PREFIXES = ("/static/",)
 
 
 def load_keys(config: IngressConfig) -> tuple[bytes, ...]:
+    """The API keys from the env var and the file the config names. A named file that does not
+    exist stops the ingress: an API left open by a missing secret would be worse."""
     keys: list[str] = []
     if config.api_keys_env:
         keys += os.environ.get(config.api_keys_env, "").split(",")
     if config.api_keys_file:
-        for line in Path(config.api_keys_file).expanduser().read_text().splitlines():
+        path = Path(config.api_keys_file).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"ingress.api_keys_file: no file at {path}")
+        for line in path.read_text().splitlines():
             if not line.lstrip().startswith("#"):
                 keys.append(line)
     return tuple(k.strip().encode() for k in keys if k.strip())

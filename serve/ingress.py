@@ -20,7 +20,7 @@ from serve.calls import RoleCaller, await_response
 from serve.compare import Comparison, role_requests
 from serve.config import AppConfig
 from serve.engines.base import resolve_sampling
-from serve.errors import InvalidRequest, NotFound
+from serve.errors import InvalidRequest, NotFound, Unavailable
 from serve.generation import GenerationRequest
 from serve.auth import exposure_warnings, http_host, load_keys
 from serve.availability import ReplicaWatch
@@ -152,9 +152,10 @@ class Ingress:
         timeout = self.config.ingress.health_timeout_s
 
         async def probe(role: str) -> RoleHealth:
-            if role in self.watch.down:  # Serve's controller: no running replica
-                return RoleHealth(status="unavailable", model=self.models[role],
-                                  error=self.watch.down[role])
+            try:
+                await self.watch.check(role)  # Serve's controller: no running replica
+            except Unavailable as exc:
+                return RoleHealth(status="unavailable", model=self.models[role], error=exc.message)
             try:
                 await asyncio.wait_for(await_response(self.callers[role].handle.health.remote()), timeout)
                 return RoleHealth(status="ok", model=self.models[role])

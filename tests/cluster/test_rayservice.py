@@ -49,3 +49,19 @@ def test_cluster_has_a_gpu_worker_group_and_a_head_without_gpus():
     assert gpus and min(gpus) >= 1
     for group in cluster["workerGroupSpecs"]:
         assert group["minReplicas"] <= group["replicas"] <= group["maxReplicas"]
+
+
+def test_every_ray_container_gets_the_api_keys_from_a_secret():
+    """The ingress reads its keys from the variable the app names; every Ray container (an
+    ingress replica may land on any node) sets it from a Secret that must exist."""
+    doc = manifest()
+    app = yaml.safe_load(doc["spec"]["serveConfigV2"])["applications"][0]
+    ingress = AppConfig.model_validate(app["args"]).ingress
+    assert ingress.api_keys_env and not ingress.allow_unauthenticated
+    cluster = doc["spec"]["rayClusterConfig"]
+    pods = [cluster["headGroupSpec"]] + cluster["workerGroupSpecs"]
+    for pod in pods:
+        for container in pod["template"]["spec"]["containers"]:
+            env = {e["name"]: e for e in container.get("env", [])}
+            ref = env[ingress.api_keys_env]["valueFrom"]["secretKeyRef"]
+            assert ref["name"] and ref["key"] and not ref.get("optional", False)

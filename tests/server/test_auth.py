@@ -79,3 +79,11 @@ def test_bearer_check_compares_against_every_key():
     for bad in (None, b"", b"Bearer", b"Token beta", b"Bearer gamma", b"Bearer alph"):
         with pytest.raises(AuthenticationFailed):
             check_bearer(bad, keys)
+
+
+def test_a_key_file_that_is_missing_stops_the_ingress(tmp_path):
+    from serve.auth import load_keys
+    from serve.config import IngressConfig
+
+    with pytest.raises(FileNotFoundError, match="api_keys_file"):
+        load_keys(IngressConfig(api_keys_file=str(tmp_path / "absent")))
