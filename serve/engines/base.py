@@ -50,7 +50,9 @@ class Engine(ABC):
         """Decode one request; an async iterator of its chunks. The last chunk has
         `finish_reason` set and nothing comes after it. Closing the iterator early (the caller
         went away) or setting `req.cancelled` ends the request in the engine at its next step.
-        Raises when the request fails; other requests are not affected by this call's end."""
+        A failure of this request alone (its sampling, grammar or text handling) ends it with a
+        final chunk whose `finish_reason` is "error" and `error` says why; every other request
+        goes on and gets what it gets alone. Raises when the engine cannot go on."""
 
     async def warm_up(self) -> None:
         """One short greedy generation, drained; raises when the engine cannot generate. A raw

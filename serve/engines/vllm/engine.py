@@ -165,17 +165,12 @@ class VLLMEngine(Engine):
                 if req.cancelled.is_set():
                     yield state.cancel()
                     return
-                completion = out.outputs[0]
-                chunks = []  # one vLLM output can hold several tokens: one chunk for them all
-                logprobs = completion.logprobs
-                for k, token in enumerate(completion.token_ids):
-                    lp = self._logprob(logprobs[k], token, req.sampling.logprobs) if logprobs else None
-                    if (chunk := state.add(token, lp)) is not None:
-                        chunks.append(chunk)
-                    if state.finished:
-                        break
-                if out.finished and not state.finished:
-                    chunks.append(state.end(completion.finish_reason or "stop"))
+                try:
+                    chunks = self._chunks(req, state, out)
+                except Exception as exc:  # this row's own text handling: it alone fails
+                    logger.warning("request %s failed alone: %r", req.request_id, exc)
+                    yield state.fail(f"{type(exc).__name__}: {exc}")
+                    return
                 if chunks:
                     yield merge_chunks(chunks)
                 if state.finished:
@@ -184,6 +179,21 @@ class VLLMEngine(Engine):
             raise InvalidRequest(str(exc), param=getattr(exc, "parameter", None)) from None
         finally:
             await outputs.aclose()  # aborts the request in vLLM when it is still running
+
+    def _chunks(self, req: PreparedRequest, state: SequenceState, out) -> list[Chunk]:
+        """The chunks of one vLLM output (it can hold several tokens)."""
+        completion = out.outputs[0]
+        chunks = []
+        logprobs = completion.logprobs
+        for k, token in enumerate(completion.token_ids):
+            lp = self._logprob(logprobs[k], token, req.sampling.logprobs) if logprobs else None
+            if (chunk := state.add(token, lp)) is not None:
+                chunks.append(chunk)
+            if state.finished:
+                break
+        if out.finished and not state.finished:
+            chunks.append(state.end(completion.finish_reason or "stop"))
+        return chunks
 
     def running(self) -> int:
         return self.llm.get_num_unfinished_requests()
