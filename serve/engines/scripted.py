@@ -27,18 +27,25 @@ class ScriptedEngine(Engine):
     async def warm_up(self) -> None:
         """Nothing to warm; a script that fails must fail requests, not the replica's start."""
 
+    # Tool calls are read from text (serve/tool_calls.py); the parser asks for a tokenizer only
+    # to read token-level tags, which a script has none of.
+    tokenizer = "script"
+
     def prepare(self, req: GenerationRequest) -> PreparedRequest:
         sampling = resolve_sampling(req.params, self.config)
         raw = uses_raw_prompt(req, self.config)
-        if raw:
-            text = req.prompt
+        if raw and not isinstance(req.prompt, str):  # token ids
+            ids, text = list(req.prompt), " ".join(map(str, req.prompt))
         else:
-            text = " ".join(m["content"] for m in build_messages(req, self.config))
+            text = req.prompt if raw else " ".join(
+                m["content"] for m in build_messages(req, self.config))
+            ids = list(range(len(text.split())))  # a word a token
         return PreparedRequest(
             request_id=req.request_id,
-            prompt_ids=list(range(len(text.split()))),  # a word a token
+            prompt_ids=ids,
             sampling=sampling,
             thinking=self.config.reasoning and sampling.enable_thinking and not raw,
+            echo=text if req.echo else None,
         )
 
     async def check_health(self) -> None:

@@ -12,20 +12,10 @@ import pytest
 from openai import OpenAI
 from ray import serve
 
-from apps import tiny_roles, vllm_role
 from serve.protocol import CompareResponse, HealthResponse
-from serving import deploy
 from test_http_api import events, post
 
 QUESTION = "9.11和9.8哪个更大？"
-
-
-@pytest.fixture(scope="module")
-def mixed(serve_instance, tiny_dirs, both_dir) -> str:
-    args = tiny_roles(tiny_dirs)
-    args["roles"]["instruct"] = vllm_role(both_dir, system_prompt="You are a helpful assistant.")
-    args["roles"]["reasoning"] = vllm_role(both_dir, reasoning=True, served_model_name="tiny-vllm-r")
-    return deploy("mixed", args, serve_instance)
 
 
 def test_compare_mixes_engines_and_splits_thinking_on_vllm(mixed):

@@ -1,0 +1,30 @@
+"""Apps shared by the server tests (session-scoped: each starts once)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps import scripted_role, tiny_roles, vllm_role
+from serving import deploy
+
+# A tool call as Qwen2.5 and Qwen3 write it (the Hermes format).
+TOOL_CALL_SCRIPT = ["Let me look.", "<tool_call>", '\n{"name": "get_weather", ',
+                    '"arguments": {"city": "Paris", "unit": "celsius"}}', "\n</tool_call>"]
+
+
+@pytest.fixture(scope="session")
+def mixed(serve_instance, tiny_dirs, both_dir) -> str:
+    """Roles on both engines: base on our loop (hf), instruct and reasoning on vLLM; base and
+    instruct read tool calls (hermes)."""
+    args = tiny_roles(tiny_dirs, base={"tool_parser": "hermes", "n_cap": 4, "max_input_tokens": 1024})
+    args["roles"]["instruct"] = vllm_role(both_dir, system_prompt="You are a helpful assistant.",
+                                          tool_parser="hermes", n_cap=4)
+    args["roles"]["reasoning"] = vllm_role(both_dir, reasoning=True, served_model_name="tiny-vllm-r")
+    return deploy("mixed", args, serve_instance)
+
+
+@pytest.fixture(scope="session")
+def tooling(serve_instance) -> str:
+    """A scripted role that answers every chat with a tool call, read by vLLM's hermes parser."""
+    role = {**scripted_role(tokens=TOOL_CALL_SCRIPT), "tool_parser": "hermes"}
+    return deploy("tooling", {"roles": {"agent": role}}, serve_instance)
