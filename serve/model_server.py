@@ -18,11 +18,11 @@ from ray import serve
 
 from serve.config import RoleConfig
 from serve.engines import build_engine
-from serve.errors import EngineFailure, InvalidRequest, TriserveError
+from serve.errors import EngineFailure, TriserveError
 from serve.generation import (Accumulator, Chunk, Completion, GenerationRequest, PreparedRequest,
                               merge_chunks)
 from serve.metrics import RoleMetrics
-from serve.tool_calls import ToolCallReader
+from serve.tool_calls import ToolCallReader, parser_class
 
 logger = logging.getLogger("ray.serve")
 
@@ -74,6 +74,8 @@ class ModelServer:
     async def __init__(self, role: str, config: dict):
         self.role = role
         self.config = RoleConfig.model_validate(config)
+        if self.config.tool_parser:
+            parser_class(self.config.tool_parser)  # fails the start, not the first request
         self.engine = build_engine(self.config)
         started = time.perf_counter()
         await self.engine.start()
@@ -101,9 +103,7 @@ class ModelServer:
         return acc.completion(self.engine.model_id, time.perf_counter())
 
     def _prepare(self, req: GenerationRequest) -> PreparedRequest:
-        if req.tools and self.config.tool_parser is None:
-            raise InvalidRequest("this role reads no tool calls (its config has no tool_parser)",
-                                 param="tools", code="tools_not_supported")
+        # `tools` reach a role only with a tool_parser: serve/openai_routes.py refuses the rest.
         prepared = self.engine.prepare(req)
         prepared.tools = bool(req.tools)
         return prepared

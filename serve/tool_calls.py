@@ -20,7 +20,7 @@ logger = logging.getLogger("ray.serve")
 START = "<tool_call>"
 
 
-def _parser_class(name: str):
+def parser_class(name: str):
     """vLLM's parser class for `name` (RoleConfig.tool_parser). Raises RuntimeError without vLLM."""
     try:
         from vllm.tool_parsers.hermes_tool_parser import Hermes2ProToolParser
@@ -34,7 +34,7 @@ class ToolCallReader:
     """One request's answer, with the tool calls taken out. `feed` every chunk in order."""
 
     def __init__(self, parser_name: str, tokenizer):
-        self.parser = _parser_class(parser_name)(tokenizer)
+        self.parser = parser_class(parser_name)(tokenizer)
         self.sent = ""  # answer text passed on
         self.held = ""  # text that is, or may become, a tool call
 
