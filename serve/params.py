@@ -47,6 +47,9 @@ StopStrings = Annotated[
 ]
 MinTokens = Annotated[int, Field(ge=0, description="Tokens to generate before EOS or a stop "
                                                    "string may end the output.")]
+ThinkingTokens = Annotated[int, Field(
+    ge=0, description="Most tokens a reasoning model may think before it is made to answer "
+    "(its end-of-thinking tokens are forced); 0 = no thinking. max_new_tokens still caps the total.")]
 TopLogprobs = Annotated[int, Field(ge=0, le=MAX_TOP_LOGPROBS,
                                    description="Most likely alternatives returned per token.")]
 

@@ -93,6 +93,7 @@ class GenerationParams(_Strict):
     top_logprobs: params.TopLogprobs | None = None
     response_format: ResponseFormat | None = Field(None, description="Constrain the answer to JSON.")
     enable_thinking: bool | None = Field(None, description="Reasoning role: think before answering.")
+    max_thinking_tokens: params.ThinkingTokens | None = None
 
     _stop_list = field_validator("stop", mode="before")(params.stop_as_list)
 
