@@ -74,6 +74,7 @@ class SamplingDefaults(_Config):
     stop: params.StopStrings = Field(default_factory=list)
     do_sample: bool = Field(True, description="False forces greedy decoding whatever temperature.")
     enable_thinking: bool = Field(True, description="Reasoning roles: think by default.")
+    max_thinking_tokens: params.ThinkingTokens | None = None
 
 
 class BatchingConfig(_Config):
@@ -176,6 +177,10 @@ class RoleConfig(_Config):
     top_logprobs_cap: int = Field(
         params.MAX_TOP_LOGPROBS, ge=0, le=params.MAX_TOP_LOGPROBS,
         description="Most alternatives per token a request may ask (`top_logprobs`).")
+    reasoning_effort: dict[Literal["minimal", "low", "medium", "high"], params.ThinkingTokens] = Field(
+        default_factory=lambda: {"minimal": 0, "low": 512, "medium": 2048, "high": 8192},
+        description="OpenAI's `reasoning_effort` (and the Responses API's `reasoning.effort`) as "
+        "thinking budgets in tokens (`max_thinking_tokens`); minimal = no thinking.")
     tool_parser: Literal["hermes"] | None = Field(
         None, description="How tool calls are read from the output (vLLM's tool parser of that "
         "name; Qwen2.5 and Qwen3 write hermes). None: requests with `tools` get a 400.")

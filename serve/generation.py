@@ -52,6 +52,7 @@ class SamplingParams:
     logprobs: int | None = None
     constraint: tuple[str, dict | None] | None = None
     enable_thinking: bool = True
+    max_thinking_tokens: int | None = None  # None: no budget; 0 never reaches an engine (off)
 
     @property
     def greedy(self) -> bool:

@@ -26,8 +26,9 @@ from serve.auth import exposure_warnings, http_host, load_keys
 from serve.availability import ReplicaWatch
 from serve.guard import GuardSettings, RequestGuard
 from serve.metrics import ingress_metrics
-from serve import openai_routes
+from serve import openai_routes, responses_api
 from serve.openai_protocol import ChatCompletionRequest, CompletionRequest
+from serve.responses_protocol import ResponsesRequest
 from serve.sse import SSE_HEADERS
 from serve.protocol import (
     CompareRequest,
@@ -136,6 +137,13 @@ class Ingress:
         """OpenAI text completions: each prompt continued as is (no chat template)."""
         role = self._role_for_model(body.model)
         return await openai_routes.completions(
+            self.callers[role], self.config.roles[role], body, http_errors.request_id(request))
+
+    @api.post("/v1/responses")
+    async def responses(self, body: ResponsesRequest, request: Request):
+        """OpenAI's Responses API (the part a local model can honour: serve/responses_api.py)."""
+        role = self._role_for_model(body.model)
+        return await responses_api.create(
             self.callers[role], self.config.roles[role], body, http_errors.request_id(request))
 
     @api.get("/v1/models", response_model=ModelList)

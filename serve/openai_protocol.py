@@ -28,6 +28,8 @@ from serve.protocol import (
 
 MAX_N = 128  # a wire bound; a role's `n_cap` is usually lower
 
+Effort = Literal["minimal", "low", "medium", "high"]
+
 
 class StreamOptions(_Strict):
     include_usage: bool = False
@@ -57,6 +59,10 @@ class _OpenAIRequest(_Strict):
     min_tokens: params.MinTokens | None = None
     ignore_eos: bool | None = None
     include_stop_str_in_output: bool | None = None
+    # The reasoning model's thinking: OpenAI's effort levels (budgets set per role in its
+    # config) or a budget in tokens (vLLM's name).
+    reasoning_effort: Effort | None = None
+    thinking_token_budget: params.ThinkingTokens | None = None
     # OpenAI's service acts on these; a local server accepts and ignores them.
     user: str | None = None
     metadata: dict[str, str] | None = None

@@ -42,6 +42,15 @@ def _check(cfg: RoleConfig, body, params: GenerationParams) -> None:
     resolve_sampling(params, cfg)
 
 
+def thinking_budget(params: GenerationParams, cfg: RoleConfig, effort: str | None,
+                    budget: int | None) -> GenerationParams:
+    """`params` with the thinking budget a request asked in OpenAI's or vLLM's terms: a budget in
+    tokens (`thinking_token_budget`) over an effort level (the role's `reasoning_effort` map)."""
+    if budget is None and effort is not None:
+        budget = cfg.reasoning_effort[effort]
+    return params if budget is None else params.model_copy(update={"max_thinking_tokens": budget})
+
+
 def _choices(params: GenerationParams, n: int) -> list[GenerationParams]:
     if n == 1 or params.seed is None:
         return [params] * n
@@ -52,7 +61,8 @@ async def chat_completions(caller: RoleCaller, cfg: RoleConfig, body: op.ChatCom
                            rid: str):
     """`POST /v1/chat/completions` for one role. Raises `InvalidRequest` for what the role
     cannot serve (`tools` without a tool parser, `tool_choice` other than auto/none, caps)."""
-    params = body.to_generation_params()
+    params = thinking_budget(body.to_generation_params(), cfg, body.reasoning_effort,
+                             body.thinking_token_budget)
     _check(cfg, body, params)
     tools = body.tools_for_template()
     if tools and cfg.tool_parser is None:
@@ -78,7 +88,8 @@ async def chat_completions(caller: RoleCaller, cfg: RoleConfig, body: op.ChatCom
 
 async def completions(caller: RoleCaller, cfg: RoleConfig, body: op.CompletionRequest, rid: str):
     """`POST /v1/completions` for one role: every prompt of the list, `n` choices each."""
-    params = body.to_generation_params()
+    params = thinking_budget(body.to_generation_params(), cfg, body.reasoning_effort,
+                             body.thinking_token_budget)
     _check(cfg, body, params)
     if body.echo and body.logprobs is not None:
         raise InvalidRequest("echo with logprobs is not served (it needs the prompt's "

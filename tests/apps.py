@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 
+# Thinking budgets a tiny test can see spent (a random model never stops thinking on its own).
+TINY_EFFORT = {"minimal": 0, "low": 4, "medium": 8, "high": 16}
+
+
 def tiny_roles(dirs: dict[str, Path], **overrides) -> dict:
     def role(kind, **extra):
         cfg = {
@@ -22,7 +26,7 @@ def tiny_roles(dirs: dict[str, Path], **overrides) -> dict:
     roles = {
         "base": role("qwen2", prompt_format="raw"),
         "instruct": role("qwen2", system_prompt="You are a helpful assistant."),
-        "reasoning": role("qwen3", reasoning=True),
+        "reasoning": role("qwen3", reasoning=True, reasoning_effort=TINY_EFFORT),
     }
     for name, extra in overrides.items():
         roles[name].update(extra)

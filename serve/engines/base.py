@@ -108,6 +108,7 @@ def resolve_sampling(params: GenerationParams, config: RoleConfig) -> SamplingPa
     else:
         temperature = d.temperature if d.do_sample else 0.0
     top_k = pick("top_k")
+    budget = pick("max_thinking_tokens")
     constraint = params.response_format.constraint() if params.response_format else None
     return SamplingParams(
         max_new_tokens=max_new,
@@ -126,7 +127,9 @@ def resolve_sampling(params: GenerationParams, config: RoleConfig) -> SamplingPa
         include_stop_str_in_output=bool(params.include_stop_str_in_output),
         logprobs=logprobs,
         constraint=constraint,
-        enable_thinking=pick("enable_thinking"),
+        # A budget of 0 is thinking off: the template's own empty thinking, as enable_thinking.
+        enable_thinking=pick("enable_thinking") and budget != 0,
+        max_thinking_tokens=budget or None,
     )
 
 

@@ -19,6 +19,16 @@ from typing import Literal
 Channel = Literal["thinking", "content"]
 
 
+# What a thinking budget forces when it is spent: the end of thinking and the blank line Qwen3
+# (and DeepSeek-R1) write after it before the answer, as their templates do with thinking off.
+FORCED_THINK_END = "</think>\n\n"
+
+
+def forced_end_ids(tokenizer) -> list[int]:
+    """The token ids a spent thinking budget forces, one after another."""
+    return tokenizer.encode(FORCED_THINK_END, add_special_tokens=False)
+
+
 def think_token_ids(tokenizer) -> tuple[int | None, int | None]:
     """The ids of `<think>` and `</think>` when the vocabulary has each as one token."""
     vocab = tokenizer.get_vocab()

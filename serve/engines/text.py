@@ -82,6 +82,7 @@ class SequenceState:
         self.generated: list[int] = []  # sampled ids but EOS
         self.n_sampled = 0  # every sampled id, EOS included, as OpenAI counts usage
         self.n_thinking = 0  # the thinking, its tags included
+        self.n_thought = 0  # the thinking's own tokens, tags aside (what a budget counts)
         self.content_started = False
         self.finish_reason: str | None = None
 
@@ -101,6 +102,7 @@ class SequenceState:
         self.generated.append(token_id)
         channel = self.parser.route(token_id)
         self.n_thinking += channel != "content"
+        self.n_thought += channel == "thinking"
         if channel == "thinking":
             chunk.thinking = self.detok["thinking"].add(token_id)
         elif channel == "content":
@@ -134,6 +136,12 @@ class SequenceState:
         chunk.content = ""
         chunk.error = message
         return chunk
+
+    def budget_spent(self) -> bool:
+        """Whether this request is thinking and has thought `max_thinking_tokens` tokens."""
+        budget = self.req.sampling.max_thinking_tokens
+        return (budget is not None and self.parser.state == "thinking"
+                and self.n_thought >= budget)
 
     def in_answer(self) -> bool:
         """Whether the next token belongs to the answer (not thinking, not a tag)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps import scripted_role, tiny_roles, vllm_role
+from apps import TINY_EFFORT, scripted_role, tiny_roles, vllm_role
 from serving import deploy
 
 # A tool call as Qwen2.5 and Qwen3 write it (the Hermes format).
@@ -19,7 +19,8 @@ def mixed(serve_instance, tiny_dirs, both_dir) -> str:
     args = tiny_roles(tiny_dirs, base={"tool_parser": "hermes", "n_cap": 4, "max_input_tokens": 1024})
     args["roles"]["instruct"] = vllm_role(both_dir, system_prompt="You are a helpful assistant.",
                                           tool_parser="hermes", n_cap=4)
-    args["roles"]["reasoning"] = vllm_role(both_dir, reasoning=True, served_model_name="tiny-vllm-r")
+    args["roles"]["reasoning"] = vllm_role(both_dir, reasoning=True, served_model_name="tiny-vllm-r",
+                                           reasoning_effort=TINY_EFFORT)
     return deploy("mixed", args, serve_instance)
 
 

@@ -127,7 +127,8 @@ class ContinuousBatcher:
         for i, req in enumerate(batch):
             state = SequenceState(req, engine.tokenizer, engine.think_ids, engine.eos_ids)
             sampler = RowSampler(req.sampling, req.prompt_ids, engine.eos_ids, req.grammar,
-                                 in_answer=state.in_answer)
+                                 in_answer=state.in_answer, budget_spent=state.budget_spent,
+                                 forced_end=engine.forced_end)
             rows.append(_Row(ticket, i, req, state, sampler))
         with self.cond:
             if self.stopped:

@@ -20,6 +20,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from serve.engines.base import Engine
 from serve.engines.hf.batcher import ContinuousBatcher
 from serve.engines.prompts import PromptBuilder
+from serve.engines.reasoning import forced_end_ids
 from serve.generation import Chunk, GenerationRequest, PreparedRequest
 from serve.sources import LocalModel, converted_dir, load_gguf, resolve, save_converted
 
@@ -75,6 +76,7 @@ class HFEngine(Engine):
         self.prompts = PromptBuilder(tokenizer, self.config, self.model_id, self.vocab_size)
         self._grammars = None
         self.think_ids = self.prompts.think_ids
+        self.forced_end = forced_end_ids(tokenizer)
         batching = self.config.batching
         self.batcher = ContinuousBatcher(
             self, batching.max_batch_size, join=batching.continuous,

@@ -21,10 +21,13 @@ class RowSampler:
     """One request's sampling parameters, random stream and logits processing.
 
     `grammar` (serve/engines/hf/grammar.py) constrains the answer; `in_answer` tells whether the
-    next token belongs to the answer (a reasoning model's thinking is not constrained)."""
+    next token belongs to the answer (a reasoning model's thinking is not constrained). When
+    `budget_spent` says the thinking budget is spent, the next tokens are `forced_end` (the end of
+    thinking), one a step, whatever the model prefers."""
 
     def __init__(self, params: SamplingParams, prompt_ids: list[int], eos_ids: set[int] = frozenset(),
-                 grammar=None, in_answer: Callable[[], bool] = lambda: True):
+                 grammar=None, in_answer: Callable[[], bool] = lambda: True,
+                 budget_spent: Callable[[], bool] = lambda: False, forced_end: list[int] = ()):
         self.params = params
         self.generator = torch.Generator().manual_seed(
             params.seed if params.seed is not None else secrets.randbits(63)
@@ -38,6 +41,9 @@ class RowSampler:
         self.eos_ids = sorted(eos_ids)
         self.grammar = grammar
         self.in_answer = in_answer
+        self.budget_spent = budget_spent
+        self.forced_end = list(forced_end)
+        self.forcing: list[int] = []  # the end-of-thinking tokens still to force
         self.generated = 0
 
     def process(self, logits: torch.Tensor) -> None:
@@ -61,6 +67,12 @@ class RowSampler:
             logits[self.eos_ids] = -float("inf")
         if self.grammar is not None and self.in_answer():
             self.grammar.mask(logits)
+        if not self.forcing and p.max_thinking_tokens is not None and self.budget_spent():
+            self.forcing = list(self.forced_end)
+        if self.forcing:
+            forced = logits[self.forcing[0]].clone()
+            logits.fill_(-float("inf"))
+            logits[self.forcing[0]] = forced if torch.isfinite(forced) else 0.0
         if not torch.isfinite(logits).any():
             raise RuntimeError("no token is allowed next (grammar, min_tokens and bias together)")
 
@@ -69,10 +81,13 @@ class RowSampler:
         """Nothing to process: the row's logits are sampled as they are."""
         p = self.params
         return not (self.seen or self.counts or p.logit_bias or self.grammar is not None
+                    or p.max_thinking_tokens is not None
                     or (self.generated < p.min_tokens and self.eos_ids))
 
     def observe(self, token_id: int) -> None:
         self.generated += 1
+        if self.forcing:
+            self.forcing.pop(0)
         if self.seen is not None:
             self.seen.add(token_id)
         if self.counts is not None:

@@ -29,6 +29,7 @@ from typing import AsyncIterator
 
 from serve.engines.base import Engine
 from serve.engines.prompts import PromptBuilder
+from serve.engines.reasoning import FORCED_THINK_END
 from serve.engines.text import SequenceState
 from serve.errors import InvalidRequest
 from serve.generation import Chunk, GenerationRequest, PreparedRequest, merge_chunks
@@ -99,8 +100,13 @@ class VLLMEngine(Engine):
 
         kwargs = dict(self.config.vllm.engine_kwargs)
         if self.config.reasoning:
-            # vLLM must know where the thinking ends to constrain only the answer.
+            # vLLM must know where the thinking ends to constrain only the answer, and what to
+            # force when a thinking budget is spent (ours: serve/engines/reasoning.py).
             kwargs.setdefault("reasoning_parser", "qwen3")
+            if "reasoning_config" not in kwargs:
+                from vllm.config import ReasoningConfig
+
+                kwargs["reasoning_config"] = ReasoningConfig(reasoning_end_str=FORCED_THINK_END)
         given = kwargs.get("structured_outputs_config") or {}
         if isinstance(given, dict):
             kwargs["structured_outputs_config"] = StructuredOutputsConfig(
@@ -137,10 +143,22 @@ class VLLMEngine(Engine):
             stop_token_ids=[] if s.ignore_eos else sorted(self.eos_ids),
             logprobs=s.logprobs,
             structured_outputs=structured,
+            thinking_token_budget=self._budget(req),
             detokenize=False,
             skip_special_tokens=False,
             output_kind=RequestOutputKind.DELTA,
         )
+
+    def _budget(self, req: PreparedRequest) -> int | None:
+        """vLLM's `thinking_token_budget` for ours. vLLM counts from the last `<think>`, prompt
+        tokens included (Qwen3's template writes "<think>\\n"); ours counts generated thinking
+        only, so the prompt's share is added."""
+        budget = req.sampling.max_thinking_tokens
+        if budget is None or not req.thinking:
+            return None
+        start, ids = self.prompts.think_ids[0], req.prompt_ids
+        in_prompt = ids[::-1].index(start) if req.prompt_opens_thinking and start in ids else 0
+        return budget + in_prompt
 
     @staticmethod
     def _logprob(entry: dict, token: int, k: int) -> tuple[float, list[tuple[int, float]]]:
