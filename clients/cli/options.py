@@ -222,4 +222,4 @@ def generation_options(*names: str):
 # What compare and chat offer: every sampling parameter a terminal user can type.
 SAMPLING = ("max_new_tokens", "temperature", "top_p", "top_k", "min_p", "repetition_penalty",
             "presence_penalty", "frequency_penalty", "min_tokens", "stop", "seed",
-            "enable_thinking")
+            "enable_thinking", "max_thinking_tokens")

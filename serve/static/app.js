@@ -107,6 +107,7 @@ function requestBody(prompt, chosen) {
     temperature: numberField("temperature", Number),
     top_p: numberField("top_p", Number),
     seed: numberField("seed", (v) => parseInt(v, 10)),
+    max_thinking_tokens: numberField("max_thinking_tokens", (v) => parseInt(v, 10)),
   };
   const thinking = $("enable_thinking").value;
   if (thinking) params.enable_thinking = thinking === "true";

@@ -95,6 +95,29 @@ def test_page_fills_every_column_and_shows_the_thinking(tiny_app, page):
     expect(thinking.locator(".thinking-text")).to_be_hidden()
 
 
+def test_the_thinking_budget_makes_the_reasoning_role_answer(tiny_app, page):
+    page.goto(tiny_app)
+    sent = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/v1/compare") else None)
+    page.get_by_text("System prompt, generation settings, API key").click()
+    page.get_by_label("Thinking budget").fill("3")
+    page.get_by_label("Max new tokens").fill("24")
+    page.get_by_role("checkbox", name="base").uncheck()
+    page.get_by_role("checkbox", name="instruct").uncheck()
+    page.get_by_label("Prompt", exact=True).fill(PROMPT)
+    page.get_by_role("button", name="Compare").click()
+    expect(column(page, "reasoning")).to_have_attribute("data-state", "done", timeout=30_000)
+    assert sent[-1].post_data_json["params"] == {"max_new_tokens": 24, "max_thinking_tokens": 3}
+    api = CompareResponse.model_validate(httpx.post(f"{tiny_app}/v1/compare", json={
+        "prompt": PROMPT, "roles": ["reasoning"],
+        "params": {"max_new_tokens": 24, "max_thinking_tokens": 3}}, timeout=60).json())
+    col = column(page, "reasoning")
+    # The budget spent, the model was made to answer: thinking and an answer, as the API says.
+    assert col.locator(".thinking-text").text_content() == api.result("reasoning").thinking
+    assert col.locator(".answer").text_content() == api.result("reasoning").content
+    assert api.result("reasoning").usage.completion_tokens_details.reasoning_tokens == 3 + 1
+
+
 def test_a_probe_is_one_click_away(tiny_app, page):
     page.goto(f"{tiny_app}/")
     page.get_by_role("button", name="9.11 vs 9.8").click()
