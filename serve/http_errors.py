@@ -83,9 +83,27 @@ def error_response(exc: TriserveError, rid: str | None) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=exc.status, headers=headers)
 
 
+def _body_path(loc: tuple, body, kind: str) -> list[str]:
+    """The parts of a pydantic error's `loc` that are places in the request body. A union's
+    members add their own tags (`tool_choice.literal['none','auto']`, `prompt.str`), which name
+    nothing the client sent; a missing field's name is kept though it is not in the body."""
+    parts, value = [], body
+    for i, part in enumerate(loc):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        elif not (kind == "missing" and i == len(loc) - 1) and part != "[key]":
+            continue
+        parts.append(str(part))
+    return parts
+
+
 def _validation_error(exc: RequestValidationError) -> TriserveError:
     first = exc.errors()[0]
-    loc = [str(part) for part in first.get("loc", ()) if part != "body"]
+    raw = tuple(first.get("loc", ()))
+    loc = _body_path(raw[1:], exc.body, first.get("type", "")) if raw[:1] == ("body",) and \
+        isinstance(exc.body, (dict, list)) else [str(part) for part in raw if part != "body"]
     kind = first.get("type", "invalid_value")
     if kind == "json_invalid":
         return InvalidRequest("the body is not valid JSON", code="invalid_json")

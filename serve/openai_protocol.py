@@ -162,6 +162,21 @@ class CompletionRequest(_OpenAIRequest):
     best_of: int | None = Field(None, ge=1, le=MAX_N, description="Only best_of = n is served.")
     suffix: None = Field(None, description="Not served: these models do not fill in the middle.")
 
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _prompt_shape(cls, prompt):
+        """One message for every wrong shape (not one per member of the union)."""
+        def ids(x):
+            return isinstance(x, list) and all(isinstance(i, int) and not isinstance(i, bool)
+                                               for i in x)
+
+        if isinstance(prompt, str) or (isinstance(prompt, list) and (
+                all(isinstance(p, str) for p in prompt) or ids(prompt)
+                or all(ids(p) for p in prompt))):
+            return prompt
+        raise ValueError("must be a string, a list of strings, a list of token ids, or a list of "
+                         "lists of token ids")
+
     @field_validator("prompt")
     @classmethod
     def _prompt_not_empty(cls, prompt):

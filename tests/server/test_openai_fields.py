@@ -175,3 +175,18 @@ def test_out_of_vocabulary_ids_and_caps_are_400s(client):
     with pytest.raises(openai.BadRequestError) as err:
         chat(client, "base", n=5)
     assert err.value.body["param"] == "n"
+
+
+@pytest.mark.parametrize("path, body, param", [
+    ("/v1/chat/completions", {"tool_choice": "sometimes"}, "tool_choice"),
+    ("/v1/chat/completions", {"tool_choice": {"type": "function"}}, "tool_choice"),
+    ("/v1/chat/completions", {"stop": 5}, "stop"),
+    ("/v1/completions", {"prompt": ["a", [1]]}, "prompt"),
+])
+def test_a_400_names_the_field_not_a_union_member(mixed, path, body, param):
+    import httpx
+
+    base = {"model": "base", "messages": [{"role": "user", "content": "hi"}]} if "chat" in path \
+        else {"model": "base"}
+    r = httpx.post(f"{mixed}{path}", json={**base, **body}, timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["param"] == param, r.text
