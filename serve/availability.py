@@ -115,7 +115,7 @@ class ReplicaWatch:
             self.down.pop(role, None)
             if was:
                 self._lost[role] = asyncio.Event()
-                logger.info("the %s role has a running replica again", role)
+                logger.info("the %s role has a running replica", role)
         else:
             self.down[role] = reason
             if not was:
