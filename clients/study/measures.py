@@ -25,7 +25,7 @@ _ROLE_LINE = re.compile(
 _TEMPLATE_TOKEN = re.compile(r"<\|im_(?:start|end)\|>|<\|endoftext\|>")
 
 # Sentence ends: CJK and Latin terminators; a '.' only when not inside a number ("9.11").
-_SENTENCE_END = re.compile(r"[。！？!?；;]+|\.(?!\d)|\n+")
+SENTENCE_END = re.compile(r"[。！？!?；;]+|\.(?!\d)|\n+")
 
 _QUESTION_CUES = re.compile(
     r"请问|请提供|请告诉|请说明|能否告诉|可以告诉|您指的是|你指的是|具体是指|是指哪|哪一个|哪个东西|"
@@ -54,7 +54,7 @@ def runaway_markers(text: str) -> int:
 
 def sentences(text: str) -> int:
     """Sentences in the text: pieces between terminators that hold a word or a CJK character."""
-    pieces = _SENTENCE_END.split(text)
+    pieces = SENTENCE_END.split(text)
     return sum(1 for p in pieces if re.search(r"[\w\u3400-\u9fff]", p))
 
 
