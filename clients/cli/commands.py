@@ -164,7 +164,8 @@ def health(ctx: typer.Context, json_out: JsonOut = False):
 
 
 @connection_options
-@generation_options("max_new_tokens", "temperature", "seed", "enable_thinking")
+@generation_options("max_new_tokens", "temperature", "seed", "enable_thinking",
+                    "max_thinking_tokens")
 def study(
     ctx: typer.Context,
     params: GenerationParams,
@@ -178,14 +179,58 @@ def study(
     only: Annotated[list[str] | None, typer.Option(
         "--probe", help="Run only this probe id (repeatable).")] = None,
     roles: Roles = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Comparisons in flight at once.")] = 2,
+    concurrency: Annotated[int, typer.Option(
+        min=1, help="Comparisons (and judge calls) in flight at once.")] = 2,
+    judge: Annotated[str | None, typer.Option(
+        "--judge", rich_help_panel="Judge",
+        help="A role of this server that judges the answers pairwise, both orders.")] = None,
+    judge_url: Annotated[str | None, typer.Option(
+        rich_help_panel="Judge",
+        help="Or an OpenAI-compatible server that judges (its /v1/chat/completions).")] = None,
+    judge_model: Annotated[str | None, typer.Option(
+        rich_help_panel="Judge", help="The judge's model name at --judge-url.")] = None,
+    judge_api_key: Annotated[str | None, typer.Option(
+        rich_help_panel="Judge", envvar="TRISERVE_JUDGE_API_KEY", show_envvar=True,
+        show_default=False, help="API key for --judge-url (never the triserve key).")] = None,
+    judge_max_tokens: Annotated[int, typer.Option(
+        min=1, rich_help_panel="Judge", help="Most tokens per verdict.")] = 512,
+    thinking_budgets: Annotated[str | None, typer.Option(
+        "--thinking-budgets", rich_help_panel="Thinking budget", metavar="N,N,…",
+        help="Also run the budget role at each max_thinking_tokens (0 = no thinking), "
+             "e.g. 0,256,1024.")] = None,
+    budget_role: Annotated[str, typer.Option(
+        rich_help_panel="Thinking budget", help="The role the budgets apply to.")] = "reasoning",
 ):
     """Run the study's probes against every role and write report.md, report.html, results.json.
 
-    Example: triserve study --samples 3 -m 512 --out study-report
-    """
-    from clients.study.command import run
+    Every measure comes with a bootstrap 95% interval over the samples. --judge (or --judge-url
+    with --judge-model) adds pairwise verdicts against each probe's rubric; --thinking-budgets
+    adds a table and plot of the budget role against its budget.
 
+    Example: triserve study -n 10 -m 256 --judge instruct --thinking-budgets 0,64,256
+    """
+    from clients.study.budgets import parse_budgets
+    from clients.study.command import JudgeChoice, StudySetupError, run
+
+    if judge is not None and judge_url is not None:
+        raise typer.BadParameter("give --judge ROLE or --judge-url URL, not both",
+                                 param_hint="--judge")
+    if (judge_url is None) != (judge_model is None):
+        raise typer.BadParameter("--judge-url and --judge-model go together",
+                                 param_hint="--judge-url")
+    choice = None
+    if judge is not None or judge_url is not None:
+        choice = JudgeChoice(role=judge, url=judge_url, model=judge_model,
+                             api_key=judge_api_key, max_tokens=judge_max_tokens,
+                             timeout_s=ctx.obj.timeout)
+    try:
+        budgets = parse_budgets(thinking_budgets) if thinking_budgets is not None else []
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--thinking-budgets") from None
     with handle_errors(ctx.obj), ctx.obj.client() as client:
-        run(client, probes_file=probes_file, only=only, samples=samples, out=out,
-            roles=split_roles(roles), params=params, concurrency=concurrency)
+        try:
+            run(client, probes_file=probes_file, only=only, samples=samples, out=out,
+                roles=split_roles(roles), params=params, concurrency=concurrency,
+                judge=choice, budgets=budgets, budget_role=budget_role)
+        except StudySetupError as exc:
+            raise typer.BadParameter(str(exc), param_hint=exc.option) from None

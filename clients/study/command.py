@@ -1,7 +1,10 @@
-"""`triserve study`: the probes, a progress bar while they run, the summary, the report files."""
+"""`triserve study`: the probes, the thinking budgets and the judge, a progress bar while they run,
+the summary, the report files."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from math import comb
 from pathlib import Path
 
 from rich import box
@@ -17,15 +20,74 @@ from rich.progress import (
 from rich.table import Table
 
 from clients.client import Client
+from clients.errors import APIError
+from clients.study.budgets import run_budgets
+from clients.study.judge import Judge, judge_study
 from clients.study.probes import ProbeFileError, load_probes
 from clients.study.report import write_reports
 from clients.study.runner import run_study
-from clients.study.summary import SUMMARY_HEADER, summarize, summary_cells
+from clients.study.summary import summarize
 from serve.protocol import GenerationParams
 
 
+class StudySetupError(ValueError):
+    """A study option that cannot work (an unknown role, an unreachable judge); `option` names
+    the command-line option to blame."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(message)
+        self.option = option
+
+
+@dataclass
+class JudgeChoice:
+    """Who judges: a `role` of the study's server, or `model` at `url` (OpenAI-compatible)."""
+
+    role: str | None = None
+    url: str | None = None
+    model: str | None = None
+    api_key: str | None = None
+    max_tokens: int = 512
+    timeout_s: float = 600.0
+
+    def build(self, client: Client) -> Judge:
+        if self.role is not None:
+            return Judge(client, self.role, max_tokens=self.max_tokens, role=self.role,
+                         name=f"role {self.role} of {client.base_url}")
+        base = self.url.rstrip("/").removesuffix("/v1")  # OpenAI-style URLs end in /v1
+        # api_key "" rather than None: the SDK would fall back to TRISERVE_API_KEY, and the
+        # triserve key must not travel to another server.
+        judge_client = Client(base, api_key=self.api_key or "", timeout=self.timeout_s,
+                              max_retries=client.max_retries)
+        return Judge(judge_client, self.model, max_tokens=self.max_tokens,
+                     name=f"{self.model} at {base}")
+
+
+def _check_setup(client: Client, judge: Judge | None, choice: JudgeChoice | None,
+                 roles: list[str], budgets: list[int], budget_role: str) -> None:
+    served = {card.role for card in client.models().data}
+    if budgets and budget_role not in served:
+        raise StudySetupError("--budget-role", f"the server has no role {budget_role!r}; "
+                              f"it serves {', '.join(sorted(served))}")
+    if choice is not None and choice.role is not None and choice.role not in served:
+        raise StudySetupError("--judge", f"the server has no role {choice.role!r}; "
+                              f"it serves {', '.join(sorted(served))}")
+    if judge is not None:
+        try:
+            judge.check()
+        except APIError as exc:
+            option = "--judge" if choice.role is not None else "--judge-url"
+            raise StudySetupError(option, f"the judge ({judge.name}) did not answer a test "
+                                          f"request: {exc}") from None
+    if len(roles) < 2 and judge is not None and not budgets:
+        raise StudySetupError("--roles", "the judge compares roles: ask two or more")
+
+
 def run(client: Client, *, probes_file: Path | None, only: list[str] | None, samples: int,
-        out: Path, roles: list[str] | None, params: GenerationParams, concurrency: int) -> None:
+        out: Path, roles: list[str] | None, params: GenerationParams, concurrency: int,
+        judge: JudgeChoice | None = None, budgets: list[int] | None = None,
+        budget_role: str = "reasoning") -> None:
+    """Runs the study (then the budgets, then the judge), prints the summary, writes reports."""
     probes = load_probes(probes_file)
     if only:
         unknown = sorted(set(only) - {p.id for p in probes})
@@ -33,23 +95,54 @@ def run(client: Client, *, probes_file: Path | None, only: list[str] | None, sam
             known = ", ".join(p.id for p in probes)
             raise ProbeFileError(f"no probe {unknown[0]!r}; probes: {known}")
         probes = [p for p in probes if p.id in only]
-    n_roles = len(roles) if roles else len(client.models().data)
+    budgets = budgets or []
+    chosen = roles or [card.role for card in client.models().data]
+    the_judge = judge.build(client) if judge is not None else None
+    if the_judge is not None or budgets:
+        _check_setup(client, the_judge, judge, chosen, budgets, budget_role)
     console = Console(stderr=True)  # progress on stderr: stdout keeps only the summary
-    columns = (TextColumn("[bold]study"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("answers"), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (TextColumn("[bold]{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("study", total=len(probes) * samples * n_roles)
+        answers = progress.add_task("answers",
+                                    total=len(probes) * samples * (len(chosen) + len(budgets)))
         study = run_study(client, probes, samples=samples, roles=roles, params=params,
                           concurrency=concurrency,
-                          on_answer=lambda n: progress.advance(task, n))
+                          on_answer=lambda n: progress.advance(answers, n))
+        if budgets:
+            run_budgets(client, study, budgets, role=budget_role, concurrency=concurrency,
+                        on_answer=lambda n: progress.advance(answers, n))
+        if the_judge is not None:
+            pairs = comb(len(chosen), 2) + len(budgets)
+            verdicts = progress.add_task("verdicts", total=len(probes) * samples * pairs * 2)
+            study.judging = judge_study(the_judge, study, concurrency=concurrency,
+                                        on_verdict=lambda n: progress.advance(verdicts, n))
     paths = write_reports(study, out)
-    # The terminal table leaves out the model column to fit 80 columns; the reports have it.
-    table = Table(*SUMMARY_HEADER[:1], *SUMMARY_HEADER[2:], box=box.SIMPLE_HEAD,
-                  title="study summary", padding=0, show_edge=False)
-    for row in summarize(study):
-        cells = summary_cells(row)
-        table.add_row(*cells[:1], *cells[2:])
     stdout = Console()
-    stdout.print(table)
+    stdout.print(summary_table(study))
     for kind, path in paths.items():
         stdout.print(f"{kind:>8}: {path}")
+
+
+def summary_table(study) -> Table:
+    """The terminal's summary: a value over its interval in each cell, to fit 80 columns (the
+    reports have the model, tok/s and runaway). checks and think are percentages."""
+    has_judge = study.judging is not None
+    header = ["role", "checks", *(["judge"] if has_judge else []), "contin.", "repet.",
+              "tokens", "think", "secs", "err"]
+    table = Table(*header, box=box.SIMPLE_HEAD, title="study summary", padding=(0, 1, 0, 0),
+                  show_edge=False)
+
+    def cell(interval, spec=".2f", scale=1.0) -> str:
+        text = interval.fmt(spec, scale)  # "0.42 [0.30–0.55]" → the interval on a dim line
+        if " [" not in text:
+            return text
+        value, rest = text.split(" [", 1)
+        return f"{value}\n[dim]{rest[:-1]}[/dim]"
+
+    for r in summarize(study):
+        table.add_row(r.role, cell(r.checks_rate, ".0f", 100),
+                      *([cell(r.judge)] if has_judge else []), cell(r.continuation),
+                      cell(r.repetition), cell(r.tokens, ".0f"),
+                      cell(r.thinking_share, ".0f", 100), cell(r.latency_s, ".1f"), str(r.errors))
+    return table

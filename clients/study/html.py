@@ -6,18 +6,31 @@ its thinking folded away, and the answer itself. Every piece of model text is es
 
 from __future__ import annotations
 
+import base64
 from html import escape
 
 from clients._text import visible
+from clients.study.budgets import BUDGET_NOTE, budget_cells, budget_header, budget_rows
+from clients.study.plot import NO_PLOT
 from clients.study.runner import Sample, Study
 from clients.study.summary import (
     LEGEND,
     SUMMARY_HEADER,
     answer_text,
+    continuation_cell,
     percent,
     settings_line,
     summarize,
     summary_cells,
+)
+from clients.study.verdicts import (
+    JUDGE_NOTE,
+    VERDICT_HEADER,
+    health_line,
+    pairwise_rows,
+    probe_line,
+    verdict_rows,
+    win_rows,
 )
 
 CSS = """
@@ -32,6 +45,8 @@ text-align:left}th{background:#f5f5f5}.meta{color:#666;font-size:.9rem}
 .thinking pre{color:#777}.badge{display:inline-block;border-radius:4px;padding:0 .4rem;
 margin:.1rem;font-size:.8rem}.pass{background:#dff3e0;color:#14621b}
 .fail{background:#fbe0e0;color:#8a1515}.error{color:#8a1515}
+.verdicts pre{white-space:pre-wrap;margin:0;font:12px/1.4 monospace;max-height:12rem;overflow:auto}
+img{max-width:100%}
 """
 
 
@@ -50,6 +65,7 @@ def _answer(s: Sample) -> str:
     facts = (f"sample {s.index + 1} · {m.tokens} tokens"
              + (f" ({m.thinking_tokens} thinking)" if m.thinking_tokens else "")
              + f" · {m.latency_s:.2f} s · {m.tokens_per_s:g} tok/s · repetition {m.repetition:.2f}"
+             + f" · continuation {continuation_cell(s)}"
              + f" · runaway {m.runaway_markers} · {m.sentences} sentence(s)"
              + f" · {s.result.finish_reason}")
     badges = "".join(f'<span class="badge {"pass" if ok else "fail"}">{"✓" if ok else "✗"} '
@@ -63,7 +79,40 @@ def _answer(s: Sample) -> str:
             f"<pre{cls}>{_e(answer_text(s))}</pre></div>")
 
 
-def html(study: Study) -> str:
+def _judge_section(study: Study) -> str:
+    header, pairwise = pairwise_rows(study)
+    verdicts = "".join(
+        f"<tr><td>{_e(probe)}</td><td>{_e(n)}</td><td>{_e(a)}</td><td>{_e(b)}</td>"
+        f'<td class="{"pass" if v.verdict else "fail"}">{_e(verdict)}</td>'
+        f"<td><pre>{_e(raw)}</pre></td></tr>"
+        for v, (probe, n, a, b, verdict, raw) in verdict_rows(study))
+    head = "".join(f"<th>{h}</th>" for h in VERDICT_HEADER)
+    return "".join([
+        '<h2 id="judge">The judge</h2>', f'<p class="meta">{_e(health_line(study))}</p>',
+        f"<p>{_e(JUDGE_NOTE)}</p>",
+        _table(["role", "win rate", "samples judged"], win_rows(study)),
+        "<p>Score of the row's role against the column's (0.5 = as good):</p>",
+        _table(header, pairwise),
+        f'<details class="verdicts"><summary>The judge\'s raw verdicts '
+        f"({study.judging.failures} failed of {len(study.judging.verdicts)})</summary>"
+        f"<table><tr>{head}</tr>{verdicts}</table></details>",
+    ])
+
+
+def _budget_section(study: Study, png: bytes | None) -> str:
+    rows = budget_rows(study)
+    if not rows:
+        return ""
+    title = f"{study.budget_role} against its thinking budget"
+    plot = (f'<img alt="{_e(title)}" src="data:image/png;base64,'
+            f'{base64.b64encode(png).decode()}">' if png else f'<p class="meta">{_e(NO_PLOT)}</p>')
+    return "".join([f'<h2 id="budgets">Thinking budget: {_e(study.budget_role)}</h2>',
+                    f"<p>{_e(BUDGET_NOTE)}</p>",
+                    _table(budget_header(study), [budget_cells(r) for r in rows]), plot])
+
+
+def html(study: Study, png: bytes | None = None) -> str:
+    """The page; `png`: the budget plot (budgets.budget_plot), embedded as a data URI."""
     roles = study.roles
     parts = [
         "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\">",
@@ -74,6 +123,8 @@ def html(study: Study) -> str:
         "<h2>Summary per role</h2>",
         _table(SUMMARY_HEADER, [summary_cells(r) for r in summarize(study)]),
         f'<p class="meta">{_e(LEGEND)}</p>',
+        _judge_section(study) if study.judging is not None else "",
+        _budget_section(study, png),
     ]
     grid = f'style="grid-template-columns:repeat({len(roles)},minmax(0,1fr))"'
     for n, probe in enumerate(study.probes, 1):
@@ -86,6 +137,8 @@ def html(study: Study) -> str:
             rates = ", ".join(f"{r} {percent(study.pass_rate(r, probe.id))}" for r in roles)
             labels = "; ".join(c.label for c in probe.checks)
             parts.append(f'<p class="meta">Checks: {_e(labels)} — passed: {_e(rates)}</p>')
+        if study.judging is not None:
+            parts.append(f'<p class="meta">{_e(probe_line(study, probe.id))}</p>')
         columns = []
         for role in roles:
             answers = "".join(_answer(s) for s in study.of(probe.id, role))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 from clients._text import visible
+from clients.study.budgets import BUDGET_NOTE, budget_cells, budget_header, budget_rows
+from clients.study.plot import NO_PLOT
 from clients.study.runner import Sample, Study
 from clients.study.summary import (
     LEGEND,
@@ -21,6 +23,15 @@ from clients.study.summary import (
     settings_line,
     summarize,
     summary_cells,
+)
+from clients.study.verdicts import (
+    JUDGE_NOTE,
+    VERDICT_HEADER,
+    health_line,
+    pairwise_rows,
+    probe_line,
+    verdict_rows,
+    win_rows,
 )
 
 PREVIEW_CHARS = 280
@@ -43,11 +54,20 @@ def _preview(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS].rstrip() + " …"
 
 
-def markdown(study: Study) -> str:
+def markdown(study: Study, plot: str | None = None) -> str:
+    """The report; `plot`: the budget plot's file name beside it (None: no plot was made)."""
     out = ["# triserve study: base, instruct and reasoning side by side", "",
            settings_line(study), "", "## Summary per role", ""]
     out += _table(SUMMARY_HEADER, [[_cell(c) for c in summary_cells(r)] for r in summarize(study)])
     out += ["", LEGEND, ""]
+    if study.judging is not None:
+        out += _judge_section(study)
+    rows = budget_rows(study)
+    if rows:
+        out += [f"## Thinking budget: {study.budget_role}", "", BUDGET_NOTE, ""]
+        out += _table(budget_header(study), [[_cell(c) for c in budget_cells(r)] for r in rows])
+        out += ["", f"![{study.budget_role} against its thinking budget]({plot})" if plot
+                else NO_PLOT, ""]
     for n, probe in enumerate(study.probes, 1):
         out += [f"## {n}. {probe.title} (`{probe.id}`)", ""]
         out += ["> " + line for line in visible(probe.text).splitlines() or [""]]
@@ -63,7 +83,10 @@ def markdown(study: Study) -> str:
         rows = [[_cell(c) for c in sample_cells(s)]
                 + [" ".join(("✅ " if ok else "❌ ") + _cell(label) for ok, label in check_marks(s))
                    or "–"] for s in samples]
-        out += _table(SAMPLE_HEADER, rows) + ["", "Answers side by side:", ""]
+        out += _table(SAMPLE_HEADER, rows) + [""]
+        if study.judging is not None:
+            out += [probe_line(study, probe.id), ""]
+        out += ["Answers side by side:", ""]
         answers = []
         for i in range(study.samples_per_probe):
             by_role = {s.role: s for s in samples if s.index == i}
@@ -73,6 +96,20 @@ def markdown(study: Study) -> str:
         for s in samples:
             out += _full_answer(s)
     return "\n".join(out) + "\n"
+
+
+def _judge_section(study: Study) -> list[str]:
+    out = ["## The judge", "", health_line(study), "", JUDGE_NOTE, ""]
+    out += _table(["role", "win rate", "samples judged"],
+                  [[_cell(c) for c in row] for row in win_rows(study)])
+    header, rows = pairwise_rows(study)
+    out += ["", "Score of the row's role against the column's (0.5 = as good):", ""]
+    out += _table(header, [[_cell(c) for c in row] for row in rows])
+    verdicts = verdict_rows(study)
+    out += ["", f"<details><summary>The judge's raw verdicts ({study.judging.failures} failed "
+                f"of {len(verdicts)})</summary>", ""]
+    out += _table(VERDICT_HEADER, [[_cell(c) for c in cells] for _, cells in verdicts])
+    return out + ["", "</details>", ""]
 
 
 def _full_answer(s: Sample) -> list[str]:

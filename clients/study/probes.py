@@ -25,6 +25,9 @@ class Probe(BaseModel):
     input: str | None = Field(None, description="Text put in place of {{input}}.")
     system: str | None = Field(None, description="A system prompt (default: each role's own).")
     what: str | None = Field(None, description="What the probe shows, for the report.")
+    rubric: str | None = Field(
+        None, description="What a good answer does, for the judge (`triserve study --judge`); "
+        "without one the judge is told to prefer the more helpful, correct and relevant answer.")
     checks: list[Check] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -36,6 +39,11 @@ class Probe(BaseModel):
     @property
     def text(self) -> str:
         return self.prompt.replace("{{input}}", self.input or "")
+
+    @property
+    def instruction(self) -> str:
+        """The prompt without its `input`: what an answer responds to (continuation.py)."""
+        return self.prompt.replace("{{input}}", "")
 
     @property
     def context(self) -> Context:

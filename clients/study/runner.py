@@ -13,34 +13,53 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from clients.client import Client
 from clients.errors import BadRequestError
 from clients.study import measures
 from clients.study.checks import Check
+from clients.study.continuation import continuation
 from clients.study.probes import Probe
 from serve.protocol import ErrorInfo, GenerationParams, RoleResult
+
+if TYPE_CHECKING:
+    from clients.study.judge import Judging
 
 
 @dataclass
 class Measures:
+    """One answer's measures; `tokens` as the server counts them, times in seconds."""
+
     tokens: int
     thinking_tokens: int
+    thinking_share: float  # thinking_tokens / tokens, 0…1
     latency_s: float
     tokens_per_s: float
-    repetition: float
+    repetition: float  # share of repeated unit 4-grams, 0…1 (measures.repetition)
+    continuation: float  # 0 answers … 1 continues the prompt (continuation.py)
+    continuation_cue: str  # the rule that scored it, "" when none did
     runaway_markers: int
     sentences: int
 
     @classmethod
-    def of(cls, r: RoleResult) -> Measures:
+    def of(cls, r: RoleResult, prompt: str = "") -> Measures:
+        """`prompt`: what the answer should respond to (a probe's instruction, input left out)."""
         tokens = r.usage.completion_tokens
+        details = r.usage.completion_tokens_details
+        # The server's own count of thinking tokens when it reports one, else the text's share.
+        thinking = details.reasoning_tokens if details is not None and details.reasoning_tokens \
+            else measures.thinking_tokens(tokens, r.thinking, r.response)
+        cont = continuation(prompt, r.content)
         return cls(
             tokens=tokens,
-            thinking_tokens=measures.thinking_tokens(tokens, r.thinking, r.response),
+            thinking_tokens=thinking,
+            thinking_share=round(thinking / tokens, 3) if tokens else 0.0,
             latency_s=r.latency_s,
             tokens_per_s=round(tokens / r.latency_s, 1) if r.latency_s > 0 else 0.0,
             repetition=measures.repetition(r.content),
+            continuation=cont.score,
+            continuation_cue=cont.cue,
             runaway_markers=measures.runaway_markers(r.content),
             sentences=measures.sentences(r.content),
         )
@@ -64,7 +83,7 @@ def score(probe: Probe, role: str, index: int, result: RoleResult) -> Sample:
     """Measures and checks of one answer (its `content`: the thinking is measured apart)."""
     failed = result.error is not None
     checks = [(c, not failed and c.passes(result.content, probe.context)) for c in probe.checks]
-    return Sample(probe, role, index, result, Measures.of(result), checks)
+    return Sample(probe, role, index, result, Measures.of(result, probe.instruction), checks)
 
 
 def refused(role: str, model: str, exc: BadRequestError) -> RoleResult:
@@ -76,6 +95,10 @@ def refused(role: str, model: str, exc: BadRequestError) -> RoleResult:
 
 @dataclass
 class Study:
+    """A study's answers. `samples`: every probe × role × sample; `budget_samples`: the budget
+    role's answers per thinking budget (role labelled `reasoning@256`); `judging`: the judge's
+    verdicts (clients/study/judge.py), None when no judge was asked."""
+
     server: str
     models: dict[str, str]
     probes: list[Probe]
@@ -84,6 +107,9 @@ class Study:
     started: datetime
     duration_s: float = 0.0
     samples: list[Sample] = field(default_factory=list)
+    budget_role: str | None = None
+    budget_samples: dict[int, list[Sample]] = field(default_factory=dict)
+    judging: Judging | None = None
 
     @property
     def roles(self) -> list[str]:
@@ -97,6 +123,48 @@ class Study:
     def pass_rate(self, role: str, probe_id: str | None = None) -> float | None:
         checks = [ok for s in self.of(probe_id, role) for _, ok in s.checks]
         return sum(checks) / len(checks) if checks else None
+
+
+def budget_label(role: str, budget: int) -> str:
+    """How a budget run's answers are labelled: `reasoning@256`."""
+    return f"{role}@{budget}"
+
+
+def ask_all(client: Client, probes: list[Probe], *, samples: int, roles: list[str],
+            models: dict[str, str], params: GenerationParams, concurrency: int,
+            on_answer: Callable[[int], None] | None = None, label: str | None = None
+            ) -> list[Sample]:
+    """Every probe to `roles`, `samples` times, `concurrency` comparisons at once.
+
+    With `params.seed` set, sample i uses seed + i: samples differ yet the study repeats. With
+    `label`, the answers are recorded under that name instead of the role's (one role only).
+    """
+    def ask(probe: Probe, i: int) -> list[Sample]:
+        p = params if params.seed is None else params.model_copy(update={"seed": params.seed + i})
+        try:
+            response = client.compare(probe.text, system=probe.system, roles=roles, params=p)
+        except BadRequestError as exc:
+            # Refused for this probe only (e.g. its prompt is over a role's input limit): an
+            # error answer per role, and the study goes on. Anything else ends the study.
+            results = [refused(role, models[role], exc) for role in roles]
+        else:
+            results = response.results
+        return [score(probe, label or r.role, i, r) for r in results]
+
+    out: list[Sample] = []
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        jobs = [pool.submit(ask, probe, i) for probe in probes for i in range(samples)]
+        try:
+            for job in as_completed(jobs):
+                answers = job.result()
+                out.extend(answers)
+                if on_answer is not None:
+                    on_answer(len(answers))
+        except BaseException:
+            for job in jobs:
+                job.cancel()  # a failed request ends the study; do not send the rest
+            raise
+    return out
 
 
 def run_study(client: Client, probes: list[Probe], *, samples: int = 3,
@@ -113,29 +181,7 @@ def run_study(client: Client, probes: list[Probe], *, samples: int = 3,
                   probes=probes, samples_per_probe=samples, params=params,
                   started=datetime.now(timezone.utc))
     start = time.perf_counter()
-
-    def ask(probe: Probe, i: int) -> list[Sample]:
-        p = params if params.seed is None else params.model_copy(update={"seed": params.seed + i})
-        try:
-            response = client.compare(probe.text, system=probe.system, roles=chosen, params=p)
-        except BadRequestError as exc:
-            # Refused for this probe only (e.g. its prompt is over a role's input limit): an
-            # error answer per role, and the study goes on. Anything else ends the study.
-            return [score(probe, role, i, refused(role, study.models[role], exc))
-                    for role in chosen]
-        return [score(probe, r.role, i, r) for r in response.results]
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        jobs = [pool.submit(ask, probe, i) for probe in probes for i in range(samples)]
-        try:
-            for job in as_completed(jobs):
-                answers = job.result()
-                study.samples.extend(answers)
-                if on_answer is not None:
-                    on_answer(len(answers))
-        except BaseException:
-            for job in jobs:
-                job.cancel()  # a failed request ends the study; do not send the rest
-            raise
+    study.samples = ask_all(client, probes, samples=samples, roles=chosen, models=study.models,
+                            params=params, concurrency=concurrency, on_answer=on_answer)
     study.duration_s = round(time.perf_counter() - start, 2)
     return study

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from clients.study import Study, load_probes, score, write_reports
 from clients.study.summary import summarize
 from serve.protocol import ErrorInfo, GenerationParams, RoleResult, Usage
@@ -38,9 +40,14 @@ def known_study() -> Study:
 def test_summary_figures():
     base, reasoning = summarize(known_study())
     # The errored answer fails its checks and is left out of the means.
-    assert (base.checks, base.errors, base.tokens) == ("2/4", 1, 10)
-    assert (reasoning.checks, reasoning.tokens, reasoning.tokens_per_s) == ("4/4", 23, 13)
-    assert reasoning.thinking_tokens > 10
+    assert (base.checks, base.errors, base.tokens.value) == ("2/4", 1, 10)
+    assert base.checks_rate.value == pytest.approx((2 / 3 + 0) / 2)  # per answer, then the mean
+    assert (reasoning.checks, reasoning.tokens.value, reasoning.tokens_per_s.value) == \
+        ("4/4", 23, 13)
+    assert reasoning.thinking_tokens.value > 10 and 0 < reasoning.thinking_share.value < 1
+    assert base.judge is None and reasoning.tokens.n == 2
+    # One answer per probe: nothing to resample within a probe, so each interval is its point.
+    assert reasoning.tokens.low == reasoning.tokens.high == 23
 
 
 def test_reports_are_written_and_escaped(tmp_path):
