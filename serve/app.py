@@ -17,6 +17,7 @@ from ray.serve import Application
 from serve.config import CHECK_ENGINE_ARGS, AppConfig
 from serve.ingress import Ingress
 from serve.model_server import ModelServer
+from serve.votes.store import VoteStore
 
 
 def build_app(args: dict) -> Application:
@@ -26,7 +27,9 @@ def build_app(args: dict) -> Application:
 
 
 def build_graph(config: AppConfig, options: dict[str, dict] | None = None) -> Application:
-    """The graph from a validated config. `options` maps a deployment name (Base, ..., Ingress)
+    """The graph from a validated config: a deployment per role, the `VoteStore` (unless
+    `votes.enabled` is false) and the Ingress over them. `options` maps a deployment name (Base,
+    ..., VoteStore, Ingress)
     to `Deployment.options(...)` keyword arguments, for Python users who set in code what a
     Serve config file's `deployments:` section sets::
 
@@ -38,5 +41,9 @@ def build_graph(config: AppConfig, options: dict[str, dict] | None = None) -> Ap
         name = config.deployment_name(role)
         deployment = ModelServer.options(name=name, **options.get(name, {}))
         models[role] = deployment.bind(role, rc.model_dump())
+    store = None
+    if config.votes.enabled:
+        store = VoteStore.options(name="VoteStore", **options.get("VoteStore", {})) \
+            .bind(config.votes.database_url)
     ingress = Ingress.options(name="Ingress", **options.get("Ingress", {}))
-    return ingress.bind(config.model_dump(), models)
+    return ingress.bind(config.model_dump(), models, store)

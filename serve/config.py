@@ -237,6 +237,36 @@ class IngressConfig(_Config):
     health_timeout_s: float = Field(5.0, gt=0, description="Per-role health probe budget.")
 
 
+class VotesConfig(_Config):
+    """The arena's votes (`POST /v1/votes`) and leaderboard, kept by the `VoteStore` deployment."""
+
+    enabled: bool = Field(
+        True, description="Build the VoteStore deployment and the votes and leaderboard routes.")
+    database_url: str = Field(
+        "sqlite:///~/.triserve/votes.db",
+        description="SQLAlchemy URL of the votes database; `~` expands on the store's node. "
+        "SQLite (the default, a file in ~/.triserve) suits one node; several nodes, whose store "
+        "replica may move, want a shared database: `postgresql+psycopg://user@host/triserve`.",
+    )
+    timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Budget of one call to the store; past it (or with the "
+        "store down) a 503 with Retry-After, never a hang.",
+    )
+    bootstrap_samples: int = Field(
+        500, ge=0, le=10_000, description="Resamples behind the leaderboard's 95% intervals.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url  # the serve extra; the SDK never imports this
+
+        try:
+            make_url(value)
+        except Exception as exc:
+            raise ValueError(f"not a database URL: {exc}") from None
+        return value
+
+
 class AppConfig(_Config):
     """`args:` of `serve.app:build_app`."""
 
@@ -247,6 +277,9 @@ class AppConfig(_Config):
     )
     ingress: IngressConfig = Field(
         default_factory=IngressConfig, description="Time budgets and limits of the HTTP front."
+    )
+    votes: VotesConfig = Field(
+        default_factory=VotesConfig, description="The arena's votes database and leaderboard."
     )
 
     @model_validator(mode="after")

@@ -1,7 +1,8 @@
 """The ingress deployment: the HTTP API in front of the model deployments.
 
 Routes stay thin: they validate (pydantic, through FastAPI), pick the roles, and hand the work to
-`compare.py`, `calls.py` and `openai_routes.py`. Every error leaves through `http_errors.py`.
+`compare.py`, `calls.py`, `openai_routes.py` and
+`votes/gateway.py`. Every error leaves through `http_errors.py`.
 """
 
 # No `from __future__ import annotations` here: FastAPI must see the real body types of the
@@ -10,6 +11,7 @@ Routes stay thin: they validate (pydantic, through FastAPI), pick the roles, and
 import asyncio
 import logging
 import time
+from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -30,6 +32,8 @@ from serve import openai_routes, responses_api
 from serve.openai_protocol import ChatCompletionRequest, CompletionRequest
 from serve.responses_protocol import ResponsesRequest
 from serve.sse import SSE_HEADERS
+from serve.votes.gateway import JSONL, VoteGateway
+from serve.votes_protocol import Leaderboard, VoteAck, VoteRequest
 from serve.protocol import (
     CompareRequest,
     CompareResponse,
@@ -57,7 +61,7 @@ page.install(api)
 @serve.deployment(max_ongoing_requests=256)
 @serve.ingress(api)
 class Ingress:
-    def __init__(self, config: dict, models: dict):
+    def __init__(self, config: dict, models: dict, votes=None):
         self.config = AppConfig.model_validate(config)
         cfg = self.config.ingress
         GUARD.max_body_bytes = cfg.max_body_bytes
@@ -72,6 +76,8 @@ class Ingress:
         self.callers = {role: RoleCaller(role, h, cfg.role_timeout_s, self.watch)
                         for role, h in models.items()}
         self.models = {role: rc.model_id() for role, rc in self.config.roles.items()}
+        self.votes = VoteGateway(votes, self.config.votes.timeout_s,
+                                 self.config.votes.bootstrap_samples)
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -152,6 +158,22 @@ class Ingress:
         return ModelList(
             data=[ModelCard(id=role, role=role, model=m, root=m) for role, m in self.models.items()]
         )
+
+    @api.post("/v1/votes", response_model=VoteAck)
+    async def vote(self, body: VoteRequest):
+        """Stores a vote on a comparison (a second vote on it replaces the first); answers once
+        the vote is committed, or 503 when the store cannot take it now."""
+        return await self.votes.vote(body)
+
+    @api.get("/v1/votes")
+    async def export_votes(self):
+        """Every vote as JSONL (one `VoteRecord` a line), in the order they were first cast."""
+        return StreamingResponse(await self.votes.export(), media_type=JSONL)
+
+    @api.get("/v1/leaderboard", response_model=Leaderboard)
+    async def leaderboard(self, by: Literal["model", "role"] = "model"):
+        """Bradley-Terry standings of the models (or roles) with bootstrap 95% intervals."""
+        return await self.votes.leaderboard(by)
 
     @api.get("/healthz", response_model=HealthResponse)
     async def healthz(self):

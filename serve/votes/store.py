@@ -1,0 +1,71 @@
+"""`VoteStore`: the one Serve deployment that owns the votes database.
+
+Every ingress replica, on every node, sends its votes here through a DeploymentHandle, so that
+one process writes one database (SQLite allows one writer; with PostgreSQL it keeps the
+connection count at one pool). It asks for a tenth of a CPU. The database is opened, and
+migrated to Alembic's head, at the first call rather than in the constructor: an app nobody votes
+on never creates a file, and a database that is down fails a vote with a 503, not the deploy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ray import serve
+
+from serve.errors import Unavailable
+from serve.votes.database import VoteDatabase
+from serve.votes_protocol import VoteAck, VoteRequest
+
+logger = logging.getLogger("ray.serve")
+
+
+@serve.deployment(ray_actor_options={"num_cpus": 0.1}, max_ongoing_requests=64,
+                  health_check_period_s=10)
+class VoteStore:
+    """Holds a `VoteDatabase` for `database_url`; each method runs its query in a thread."""
+
+    def __init__(self, database_url: str):
+        self.url = database_url
+        self.db: VoteDatabase | None = None
+        self._open = asyncio.Lock()
+        self._write = asyncio.Lock()  # one vote at a time: a replace is read-then-write
+
+    async def _database(self) -> VoteDatabase:
+        async with self._open:
+            if self.db is None:
+                try:
+                    self.db = await asyncio.to_thread(VoteDatabase, self.url)
+                except Exception as exc:
+                    raise _unavailable(exc) from None
+            return self.db
+
+    async def put(self, vote: dict) -> dict:
+        """Stores a `VoteRequest` (JSON dict), replacing an earlier vote on its comparison;
+        returns a `VoteAck` dict once committed. Raises `Unavailable` when the database fails."""
+        request = VoteRequest.model_validate(vote)
+        db = await self._database()
+        async with self._write:
+            try:
+                rid, replaced = await asyncio.to_thread(db.put, request)
+            except Exception as exc:
+                raise _unavailable(exc) from None
+        return VoteAck(id=rid, comparison_id=request.comparison_id,
+                       replaced=replaced).model_dump()
+
+    async def page(self, after_id: int = 0, limit: int = 500) -> list[dict]:
+        """Up to `limit` `VoteRecord` dicts with id > `after_id`, oldest first."""
+        db = await self._database()
+        try:
+            return await asyncio.to_thread(db.page, after_id, limit)
+        except Exception as exc:
+            raise _unavailable(exc) from None
+
+    async def check_health(self) -> None:
+        """Serve's health check: only the process (a database outage is a 503 per call)."""
+
+
+def _unavailable(exc: Exception) -> Unavailable:
+    logger.error("votes database error: %s", exc)
+    return Unavailable("the votes database is unavailable; retry shortly", code="store_unavailable")

@@ -1,0 +1,138 @@
+"""The arena's routes over HTTP: vote, replace, export as JSONL, leaderboard, errors, keys.
+
+One app with three scripted roles (distinct model ids), API keys on (the env var that
+tests/conftest.py sets before Ray starts), and its votes in a temporary SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from serving import deploy
+
+from apps import scripted_role
+from serve.votes_protocol import VoteRecord
+
+KEY = "sk-env-key-never-logged-42"
+AUTH = {"authorization": f"Bearer {KEY}"}
+ROLES = ("base", "instruct", "reasoning")
+
+
+@pytest.fixture(scope="module")
+def arena(serve_instance, tmp_path_factory):
+    db = tmp_path_factory.mktemp("votes") / "state" / "votes.db"
+    roles = {r: {**scripted_role(tokens=[f"{r} says hi"]), "served_model_name": f"m-{r}"}
+             for r in ROLES}
+    args = {"roles": roles, "ingress": {"api_keys_env": "TRISERVE_TEST_KEYS"},
+            "votes": {"database_url": f"sqlite:///{db}", "bootstrap_samples": 200}}
+    url = deploy("arena", args, serve_instance)
+    yield url, db
+    from ray import serve
+    serve.delete("arena")
+
+
+def ballot(cid: str, verdict: str = "winner", winner: str | None = "reasoning", **extra) -> dict:
+    answers = [{"role": r, "model": f"m-{r}", "content": f"{r} says hi",
+                "thinking": "hm" if r == "reasoning" else None} for r in ROLES]
+    if verdict != "winner":
+        winner = None
+    return {"comparison_id": cid, "prompt": "9.11和9.8哪个更大？", "system": "be brief",
+            "params": {"max_new_tokens": 64, "temperature": 0.0}, "answers": answers,
+            "shown_order": ["instruct", "reasoning", "base"], "blind": True,
+            "verdict": verdict, "winner": winner, **extra}
+
+
+def post(url, body, headers=AUTH):
+    return httpx.post(f"{url}/v1/votes", json=body, headers=headers, timeout=30)
+
+
+def export(url) -> list[VoteRecord]:
+    r = httpx.get(f"{url}/v1/votes", headers=AUTH, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/x-ndjson")
+    return [VoteRecord.model_validate_json(line) for line in r.text.splitlines()]
+
+
+def test_a_vote_is_acknowledged_and_a_second_vote_replaces_it(arena):
+    url, db = arena
+    first = post(url, ballot("cmp-replace"))
+    assert first.status_code == 200, first.text
+    ack = first.json()
+    assert ack["comparison_id"] == "cmp-replace" and ack["replaced"] is False
+    second = post(url, ballot("cmp-replace", verdict="all_bad"))
+    assert second.status_code == 200
+    assert second.json() == {**ack, "replaced": True}  # the same row
+    (stored,) = [v for v in export(url) if v.comparison_id == "cmp-replace"]
+    assert stored.verdict == "all_bad" and stored.winner is None and stored.id == ack["id"]
+    assert db.exists()  # the configured file, nothing under the home directory
+
+
+def test_export_round_trips_every_field_oldest_first(arena):
+    url, _ = arena
+    sent = [ballot(f"cmp-export-{i}", verdict=v) for i, v in enumerate(["winner", "tie"])]
+    for body in sent:
+        assert post(url, body).status_code == 200
+    records = export(url)
+    assert [r.id for r in records] == sorted(r.id for r in records)
+    got = {r.comparison_id: r for r in records}
+    for body in sent:
+        record = got[body["comparison_id"]]
+        assert record.model_dump(mode="json", exclude={"id", "created_at", "messages"}) == body
+        assert record.created_at > 1.7e9
+
+
+def test_leaderboard_by_model_and_by_role_with_intervals(arena):
+    url, _ = arena
+    for i in range(12):
+        assert post(url, ballot(f"cmp-board-{i}", winner="reasoning" if i % 4 else "instruct")
+                    ).status_code == 200
+    assert post(url, ballot("cmp-board-tie", verdict="tie")).status_code == 200
+    for by, names in (("model", [f"m-{r}" for r in ROLES]), ("role", list(ROLES))):
+        r = httpx.get(f"{url}/v1/leaderboard", params={"by": by}, headers=AUTH, timeout=60)
+        assert r.status_code == 200, r.text
+        board = r.json()
+        assert board["by"] == by and board["method"] == "bradley-terry"
+        assert board["bootstrap_samples"] == 200 and board["votes"] >= 13
+        standings = board["standings"]
+        assert sorted(s["name"] for s in standings) == sorted(names)
+        assert standings[0]["name"] == names[2]  # reasoning won most
+        assert standings[0]["rank"] == 1
+        for s in standings:
+            assert s["ci_low"] <= s["strength"] <= s["ci_high"]
+        mean = sum(s["strength"] for s in standings) / len(standings)
+        assert mean == pytest.approx(1000, abs=0.1)
+
+
+@pytest.mark.parametrize("change,param", [
+    ({"verdict": "best"}, "verdict"),
+    ({"answers": []}, "answers"),
+    ({"comparison_id": ""}, "comparison_id"),
+    ({"colour": "red"}, "colour"),
+])
+def test_a_bad_vote_is_a_400_naming_the_field(arena, change, param):
+    url, _ = arena
+    r = post(url, {**ballot("cmp-bad"), **change})
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["type"] == "invalid_request_error" and err["param"] == param
+
+
+def test_an_inconsistent_vote_is_a_400_that_says_why(arena):
+    url, _ = arena
+    r = post(url, ballot("cmp-bad", winner="nobody"))
+    assert r.status_code == 400
+    assert "not one of the answers' roles" in r.json()["error"]["message"]
+    r = httpx.get(f"{url}/v1/leaderboard", params={"by": "nope"}, headers=AUTH, timeout=30)
+    assert r.status_code == 400 and "by" in r.json()["error"]["param"]
+
+
+@pytest.mark.parametrize("method,path", [("POST", "/v1/votes"), ("GET", "/v1/votes"),
+                                         ("GET", "/v1/leaderboard")])
+def test_the_arena_routes_need_a_key(arena, method, path):
+    url, _ = arena
+    body = ballot("cmp-nokey") if method == "POST" else None
+    r = httpx.request(method, url + path, json=body, timeout=30)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+    assert "cmp-nokey" not in json.dumps([v.comparison_id for v in export(url)])
