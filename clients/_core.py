@@ -18,7 +18,8 @@ from pydantic import BaseModel
 
 from clients.errors import APIConnectionError, APITimeoutError, status_error
 from serve.openai_protocol import ChatCompletionRequest, CompletionRequest
-from serve.protocol import CompareRequest, GenerationParams, HealthResponse, Message
+from serve.protocol import CompareRequest, CompareResponse, GenerationParams, HealthResponse, Message
+from serve.votes_protocol import VotedAnswer, VoteRecord, VoteRequest
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 120.0
@@ -32,6 +33,7 @@ RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 M = TypeVar("M", bound=BaseModel)
 Params = GenerationParams | Mapping[str, Any] | None
 Messages = Iterable[Message | Mapping[str, str]]
+Answers = Iterable[VotedAnswer | Mapping[str, Any]]
 
 
 class RetryPolicy:
@@ -146,7 +148,38 @@ class Core:
                                  max_tokens=p.max_new_tokens,
                                  **_sampling(p, CompletionRequest), **logprobs)
 
+    @staticmethod
+    def vote_body(comparison: CompareResponse | str, verdict: str, winner: str | None,
+                  answers: Answers | None, shown_order: Iterable[str] | None, blind: bool,
+                  prompt: str | None, messages: Messages | None, system: str | None,
+                  params: Params) -> VoteRequest:
+        """A `VoteRequest`; a `CompareResponse` gives the comparison id and, unless `answers` is
+        given, the answers (role, model, content, thinking) of its roles that did not fail.
+        Raises pydantic's `ValidationError` for an inconsistent vote (e.g. a winner not shown)."""
+        if isinstance(comparison, CompareResponse):
+            cid = comparison.id
+            if answers is None:
+                answers = [VotedAnswer(role=r.role, model=r.model, content=r.content,
+                                       thinking=r.thinking)
+                           for r in comparison.results if r.error is None]
+        else:
+            cid = comparison
+        if answers is None:
+            raise ValueError("answers are needed when voting by comparison id")
+        voted = [a if isinstance(a, VotedAnswer) else VotedAnswer.model_validate(dict(a))
+                 for a in answers]
+        return VoteRequest(
+            comparison_id=cid, prompt=prompt, system=system, verdict=verdict, winner=winner,
+            messages=_messages(messages) if messages is not None else None,
+            params=_params(params).model_dump(exclude_none=True), answers=voted, blind=blind,
+            shown_order=list(shown_order) if shown_order is not None else [a.role for a in voted])
+
     # ---- responses ------------------------------------------------------------------------------
+
+    @staticmethod
+    def vote_record(line: str | bytes) -> VoteRecord | None:
+        """One line of `GET /v1/votes`; None for a blank line."""
+        return VoteRecord.model_validate_json(line) if line.strip() else None
 
     @staticmethod
     def parse(response: httpx.Response, model: type[M]) -> M:

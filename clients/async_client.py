@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Literal, overload
 
 import httpx
@@ -21,6 +21,7 @@ from clients._core import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     Core,
+    Answers,
     Messages,
     Params,
     connection_error,
@@ -28,6 +29,7 @@ from clients._core import (
 from clients.streams import AsyncStream
 from serve.openai_protocol import ChatCompletionChunk, ChatCompletionResponse, CompletionResponse
 from serve.protocol import CompareEvent, CompareResponse, HealthResponse, ModelList
+from serve.votes_protocol import Leaderboard, Verdict, VoteAck, VoteRecord
 
 
 class AsyncClient:
@@ -96,6 +98,31 @@ class AsyncClient:
     async def models(self) -> ModelList:
         """The roles and the model each serves."""
         return await self._json("GET", "/v1/models", None, ModelList)
+
+    async def vote(self, comparison: CompareResponse | str, verdict: Verdict, *,
+                   winner: str | None = None, answers: Answers | None = None,
+                   shown_order: Iterable[str] | None = None, blind: bool = False,
+                   prompt: str | None = None, messages: Messages | None = None,
+                   system: str | None = None, params: Params = None) -> VoteAck:
+        """Votes on a comparison's answers (see `Client.vote`); the ack comes once stored."""
+        body = self._core.vote_body(comparison, verdict, winner, answers, shown_order, blind,
+                                    prompt, messages, system, params)
+        return await self._json("POST", "/v1/votes", body, VoteAck)
+
+    async def votes(self) -> AsyncIterator[VoteRecord]:
+        """Every stored vote, oldest first (`async for record in client.votes(): ...`)."""
+        response = await self._send("GET", "/v1/votes", None, stream=True)
+        try:
+            async for line in response.aiter_lines():
+                record = self._core.vote_record(line)
+                if record is not None:
+                    yield record
+        finally:
+            await response.aclose()
+
+    async def leaderboard(self, by: Literal["model", "role"] = "model") -> Leaderboard:
+        """Bradley-Terry standings with bootstrap 95% intervals (see `Client.leaderboard`)."""
+        return await self._json("GET", f"/v1/leaderboard?by={by}", None, Leaderboard)
 
     async def health(self) -> HealthResponse:
         """Each role's readiness. A degraded server (503 with a health body) is an answer here."""

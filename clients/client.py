@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal, overload
 
 import httpx
@@ -21,6 +21,7 @@ from clients._core import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     Core,
+    Answers,
     Messages,
     Params,
     connection_error,
@@ -28,6 +29,7 @@ from clients._core import (
 from clients.streams import Stream
 from serve.openai_protocol import ChatCompletionChunk, ChatCompletionResponse, CompletionResponse
 from serve.protocol import CompareEvent, CompareResponse, HealthResponse, ModelList
+from serve.votes_protocol import Leaderboard, Verdict, VoteAck, VoteRecord
 
 
 class Client:
@@ -96,6 +98,47 @@ class Client:
     def models(self) -> ModelList:
         """The roles and the model each serves."""
         return self._json("GET", "/v1/models", None, ModelList)
+
+    def vote(self, comparison: CompareResponse | str, verdict: Verdict, *,
+             winner: str | None = None, answers: Answers | None = None,
+             shown_order: Iterable[str] | None = None, blind: bool = False,
+             prompt: str | None = None, messages: Messages | None = None,
+             system: str | None = None, params: Params = None) -> VoteAck:
+        """Votes on a comparison's answers; the ack comes once the vote is stored. `comparison`
+        is a `CompareResponse` (its id and answers are taken) or a comparison id (then pass
+        `answers`: role, model, content, thinking). A second vote on one comparison replaces
+        the first (`ack.replaced`)::
+
+            result = client.compare("Hi")
+            client.vote(result, "winner", winner="reasoning", prompt="Hi")
+            client.vote(result, "tie", prompt="Hi")          # changes the vote
+
+        `verdict`: "winner" (name its role in `winner`), "tie" or "all_bad". Raises
+        `BadRequestError` (400) for a bad vote; 503s are retried as any other call."""
+        body = self._core.vote_body(comparison, verdict, winner, answers, shown_order, blind,
+                                    prompt, messages, system, params)
+        return self._json("POST", "/v1/votes", body, VoteAck)
+
+    def votes(self) -> Iterator[VoteRecord]:
+        """Every stored vote, oldest first, read as the server streams its JSONL export (the
+        request is sent at the first `next`)::
+
+            for record in client.votes():
+                print(record.comparison_id, record.verdict, record.winner)
+        """
+        response = self._send("GET", "/v1/votes", None, stream=True)
+        try:
+            for line in response.iter_lines():
+                record = self._core.vote_record(line)
+                if record is not None:
+                    yield record
+        finally:
+            response.close()
+
+    def leaderboard(self, by: Literal["model", "role"] = "model") -> Leaderboard:
+        """Bradley-Terry standings of the models (or roles) from all votes, in Elo points with
+        bootstrap 95% intervals: `client.leaderboard(by="role").standings[0].name`."""
+        return self._json("GET", f"/v1/leaderboard?by={by}", None, Leaderboard)
 
     def health(self) -> HealthResponse:
         """Each role's readiness. A degraded server (503 with a health body) is an answer here."""

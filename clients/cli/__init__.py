@@ -7,6 +7,7 @@ run the comparison study, and load-test a server.
     triserve models && triserve health
     triserve study --samples 3 --out study-report
     triserve bench --url http://10.0.0.5:8000 --sweep 1,2,4,8
+    triserve leaderboard --by role && triserve votes export -o votes.jsonl
 
 The server comes from --url or TRISERVE_URL (default http://127.0.0.1:8000), the key from
 --api-key or TRISERVE_API_KEY. The connection options go before or after the command's name.
@@ -18,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from clients.cli import commands
+from clients.cli import arena, commands
 from clients.cli.bench import bench
 from clients.cli.options import (
     API_KEY_HELP,
@@ -55,5 +56,7 @@ for command in (commands.compare, commands.chat, commands.models, commands.healt
                 commands.study):
     app.command()(command)
 app.command("bench")(bench)  # load testing: clients/bench/
+app.command("leaderboard")(arena.leaderboard)  # the arena: clients/cli/arena.py
+app.add_typer(arena.votes_app, name="votes")
 
 __all__ = ["app"]

@@ -1,0 +1,86 @@
+"""`triserve leaderboard` and `triserve votes export`, in-process (typer's CliRunner), against a
+deployed app with scripted roles and a temporary votes database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from clients import Client
+from clients.cli import app
+from serve.votes_protocol import Leaderboard, VoteRecord
+
+ROLES = ("base", "instruct", "reasoning")
+
+
+@pytest.fixture(scope="module")
+def arena_cli(serve_instance, tmp_path_factory):
+    """An app holding six votes: reasoning wins four, instruct one, and one tie."""
+    from apps import scripted_role
+    from ray import serve
+    from serving import deploy
+
+    db = tmp_path_factory.mktemp("votes-cli") / "votes.db"
+    roles = {r: {**scripted_role(tokens=[f"{r} answer"]), "served_model_name": f"m-{r}"}
+             for r in ROLES}
+    url = deploy("arenacli", {"roles": roles, "votes": {"database_url": f"sqlite:///{db}",
+                                                        "bootstrap_samples": 100}},
+                 serve_instance)
+    answers = [{"role": r, "model": f"m-{r}", "content": f"{r} answer"} for r in ROLES]
+    with Client(url) as client:
+        for i, winner in enumerate(["reasoning"] * 4 + ["instruct", None]):
+            client.vote(f"cli-{i}", "winner" if winner else "tie", winner=winner,
+                        answers=answers, prompt=f"question {i}")
+    yield url
+    serve.delete("arenacli")
+
+
+@pytest.fixture
+def triserve(arena_cli, monkeypatch):
+    monkeypatch.setenv("TRISERVE_URL", arena_cli)
+    monkeypatch.delenv("TRISERVE_API_KEY", raising=False)
+    monkeypatch.setenv("COLUMNS", "140")
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0):
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == code, result.output
+        assert "Traceback" not in result.output
+        return result
+
+    return run
+
+
+def test_leaderboard_table_by_model_and_role(triserve):
+    out = triserve("leaderboard").stdout
+    assert "6 votes" in out and "95% interval" in out
+    rows = [line for line in out.splitlines() if "m-" in line]
+    assert "m-reasoning" in rows[0] and len(rows) == 3
+    out = triserve("leaderboard", "--by", "role").stdout
+    assert "by role" in out and "m-" not in out and "reasoning" in out
+
+
+def test_leaderboard_json(triserve):
+    board = Leaderboard.model_validate_json(triserve("leaderboard", "--json", "--by", "role").stdout)
+    assert board.votes == 6 and board.standings[0].name == "reasoning"
+    assert board.standings[0].wins == 8 and board.bootstrap_samples == 100
+
+
+def test_votes_export_to_stdout_and_to_a_file(triserve, tmp_path):
+    lines = triserve("votes", "export").stdout.splitlines()
+    records = [VoteRecord.model_validate_json(line) for line in lines]
+    assert [r.comparison_id for r in records] == [f"cli-{i}" for i in range(6)]
+    out = tmp_path / "votes.jsonl"
+    result = triserve("votes", "export", "-o", str(out))
+    assert "6 votes written" in result.output
+    assert [json.loads(line)["comparison_id"] for line in out.read_text().splitlines()] == \
+        [r.comparison_id for r in records]
+
+
+def test_a_bad_option_and_an_unreachable_server_are_one_line_errors(triserve):
+    assert triserve("leaderboard", "--by", "colour", code=2).output
+    result = triserve("votes", "export", "--url", "http://127.0.0.1:9", "--max-retries", "0",
+                      code=1)
+    assert "cannot reach" in result.output
