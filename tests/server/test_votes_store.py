@@ -1,0 +1,89 @@
+"""The store and the ingress's gateway to it, without Ray: a database that cannot open, a store
+that does not answer, a replica that went away: each a 503 (`store_unavailable`), at once or
+within the budget. And the database itself: migrated by Alembic, WAL with synchronous=FULL."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+
+import pytest
+from ray.exceptions import RayActorError
+
+from serve.errors import NotFound, Unavailable
+from serve.votes.database import VoteDatabase
+from serve.votes.gateway import VoteGateway
+from serve.votes.store import VoteStore
+from serve.votes_protocol import VoteRequest
+
+VOTE = VoteRequest(comparison_id="c1", answers=[{"role": "a", "model": "m1"},
+                                                {"role": "b", "model": "m2"}],
+                   shown_order=["b", "a"], verdict="winner", winner="a")
+
+
+def test_a_new_database_is_migrated_durable_and_keeps_votes_across_opens(tmp_path):
+    url = f"sqlite:///{tmp_path}/deep/state/votes.db"
+    db = VoteDatabase(url)
+    assert db.put(VOTE, now=1.0) == (1, False)
+    assert db.put(VOTE.model_copy(update={"verdict": "tie", "winner": None}), now=2.0) == (1, True)
+    db.close()
+    again = VoteDatabase(url)  # the migration runs again: a no-op at head
+    (row,) = again.page()
+    assert (row["verdict"], row["created_at"], row["shown_order"]) == ("tie", 2.0, ["b", "a"])
+    con = sqlite3.connect(tmp_path / "deep/state/votes.db")
+    assert con.execute("select version_num from alembic_version").fetchall() == [("0001",)]
+    assert con.execute("pragma journal_mode").fetchone() == ("wal",)
+    with again.engine.connect() as c:
+        assert c.exec_driver_sql("pragma synchronous").scalar() == 2  # FULL
+
+
+def test_a_database_that_cannot_open_is_a_503_not_a_crash(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = VoteStore.func_or_class(f"sqlite:///{blocker}/votes.db")
+    with pytest.raises(Unavailable) as err:
+        asyncio.run(store.put(VOTE.model_dump(mode="json")))
+    assert err.value.code == "store_unavailable"
+
+
+class _Call:
+    def __init__(self, outcome):
+        self.outcome, self.cancelled = outcome, False
+
+    def __await__(self):
+        return self._run().__await__()
+
+    async def _run(self):
+        if self.outcome == "hang":
+            await asyncio.sleep(3600)
+        raise self.outcome
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class _Handle:
+    def __init__(self, outcome):
+        self.call = _Call(outcome)
+        self.put = self
+
+    def remote(self, *args):
+        return self.call
+
+
+def test_a_store_that_does_not_answer_is_a_503_within_the_budget():
+    handle = _Handle("hang")
+    start = time.monotonic()
+    with pytest.raises(Unavailable) as err:
+        asyncio.run(VoteGateway(handle, 0.2, 10).vote(VOTE))
+    assert time.monotonic() - start < 2 and handle.call.cancelled
+    assert err.value.code == "store_unavailable" and "0.2 s" in err.value.message
+
+
+def test_a_dead_replica_is_a_503_and_votes_off_is_a_404():
+    with pytest.raises(Unavailable) as err:
+        asyncio.run(VoteGateway(_Handle(RayActorError()), 5, 10).vote(VOTE))
+    assert err.value.code == "store_unavailable" and "vote store" in err.value.message
+    with pytest.raises(NotFound):
+        asyncio.run(VoteGateway(None, 5, 10).vote(VOTE))
