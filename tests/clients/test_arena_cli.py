@@ -12,22 +12,17 @@ from clients import Client
 from clients.cli import app
 from serve.votes_protocol import Leaderboard, VoteRecord
 
-ROLES = ("base", "instruct", "reasoning")
+from test_arena_sdk import ROLES, deploy_arena
+
+RUNNER = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def arena_cli(serve_instance, tmp_path_factory):
     """An app holding six votes: reasoning wins four, instruct one, and one tie."""
-    from apps import scripted_role
     from ray import serve
-    from serving import deploy
 
-    db = tmp_path_factory.mktemp("votes-cli") / "votes.db"
-    roles = {r: {**scripted_role(tokens=[f"{r} answer"]), "served_model_name": f"m-{r}"}
-             for r in ROLES}
-    url = deploy("arenacli", {"roles": roles, "votes": {"database_url": f"sqlite:///{db}",
-                                                        "bootstrap_samples": 100}},
-                 serve_instance)
+    url = deploy_arena("arenacli", serve_instance, tmp_path_factory)
     answers = [{"role": r, "model": f"m-{r}", "content": f"{r} answer"} for r in ROLES]
     with Client(url) as client:
         for i, winner in enumerate(["reasoning"] * 4 + ["instruct", None]):
@@ -38,19 +33,15 @@ def arena_cli(serve_instance, tmp_path_factory):
 
 
 @pytest.fixture
-def triserve(arena_cli, monkeypatch):
-    monkeypatch.setenv("TRISERVE_URL", arena_cli)
-    monkeypatch.delenv("TRISERVE_API_KEY", raising=False)
-    monkeypatch.setenv("COLUMNS", "140")
-    runner = CliRunner()
+def triserve(arena_cli):
+    """`triserve ARGS --url APP` in-process; checks the exit code and that no traceback shows."""
+    return lambda *args, code=0: _checked(RUNNER.invoke(
+        app, [*args, "--url", arena_cli], env={"COLUMNS": "140", "TRISERVE_API_KEY": None}), code)
 
-    def run(*args: str, code: int = 0):
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == code, result.output
-        assert "Traceback" not in result.output
-        return result
 
-    return run
+def _checked(result, code: int):
+    assert result.exit_code == code and "Traceback" not in result.output, result.output
+    return result
 
 
 def test_leaderboard_table_by_model_and_role(triserve):
@@ -81,6 +72,6 @@ def test_votes_export_to_stdout_and_to_a_file(triserve, tmp_path):
 
 def test_a_bad_option_and_an_unreachable_server_are_one_line_errors(triserve):
     assert triserve("leaderboard", "--by", "colour", code=2).output
-    result = triserve("votes", "export", "--url", "http://127.0.0.1:9", "--max-retries", "0",
-                      code=1)
+    result = _checked(RUNNER.invoke(app, ["votes", "export", "--url", "http://127.0.0.1:9",
+                                          "--max-retries", "0"]), 1)
     assert "cannot reach" in result.output

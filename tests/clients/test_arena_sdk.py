@@ -15,18 +15,24 @@ from serve.votes_protocol import VoteRecord
 ROLES = ("base", "instruct", "reasoning")
 
 
-@pytest.fixture(scope="module")
-def arena_sdk(serve_instance, tmp_path_factory):
+def deploy_arena(name: str, serve_instance, tmp_path_factory) -> str:
+    """Three scripted roles serving m-base, m-instruct, m-reasoning, with their votes in a
+    temporary SQLite file (100 bootstrap samples), at /<name>."""
     from apps import scripted_role
-    from ray import serve
     from serving import deploy
 
-    db = tmp_path_factory.mktemp("votes-sdk") / "votes.db"
+    db = tmp_path_factory.mktemp(name) / "votes.db"
     roles = {r: {**scripted_role(tokens=[f"{r} answer"]), "served_model_name": f"m-{r}"}
              for r in ROLES}
-    yield deploy("arenasdk", {"roles": roles, "votes": {"database_url": f"sqlite:///{db}",
-                                                        "bootstrap_samples": 100}},
-                 serve_instance)
+    return deploy(name, {"roles": roles, "votes": {"database_url": f"sqlite:///{db}",
+                                                   "bootstrap_samples": 100}}, serve_instance)
+
+
+@pytest.fixture(scope="module")
+def arena_sdk(serve_instance, tmp_path_factory):
+    from ray import serve
+
+    yield deploy_arena("arenasdk", serve_instance, tmp_path_factory)
     serve.delete("arenasdk")
 
 
