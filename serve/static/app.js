@@ -1,12 +1,20 @@
 // The comparison page: one prompt to the chosen roles through the streaming `POST v1/compare`,
-// one column per role filled in as the events arrive. URLs are relative to the page's <base>,
-// which the server sets to the app's route prefix.
+// one column per role filled in as the events arrive; then a vote on the answers (vote.js),
+// optionally blind (blind.js), a download (export.js), a link (permalink.js) and the standings
+// (leaderboard.js). URLs are relative to the page's <base>, which the server sets to the app's
+// route prefix.
 
+import { KEY_STORAGE, errorMessage, headers } from "./api.js";
+import { LETTERS, blindStored, rememberBlind, shuffled } from "./blind.js";
 import { Column } from "./column.js";
+import { downloadComparison } from "./export.js";
+import { fillForm, readForm, requestBody } from "./form.js";
+import { Leaderboard } from "./leaderboard.js";
+import { fromFragment, shareLink } from "./permalink.js";
 import { PROBES } from "./probes.js";
 import { DONE, compareEvents } from "./sse.js";
+import { VotePanel } from "./vote.js";
 
-const KEY_STORAGE = "triserve.apiKey";
 const $ = (id) => document.getElementById(id);
 
 const form = $("compare-form");
@@ -17,24 +25,21 @@ const statusEl = $("status");
 const formError = $("form-error");
 const results = $("results");
 const keyInput = $("api-key");
+const blindBox = $("blind");
+const exportBar = $("export");
 const template = $("column-template");
 
 let roles = [];          // [{role, model}] from v1/models
 let running = null;      // the AbortController of the request in flight
+let current = null;      // the comparison on the page (see vote.js for its shape)
+let linkRoles = null;    // roles a permalink asked for, applied once the role boxes exist
+let runLink = false;     // the permalink said run=1
 
-function headers(extra = {}) {
-  const key = sessionStorage.getItem(KEY_STORAGE);
-  return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
-}
-
-// The server's `{"error": {...}}` body as one readable line.
-async function errorMessage(response) {
-  try {
-    const body = await response.json();
-    if (body && body.error && body.error.message) return `${response.status}: ${body.error.message}`;
-  } catch (_) { /* not JSON */ }
-  return `${response.status} ${response.statusText}`;
-}
+const board = new Leaderboard($("leaderboard"));
+const votes = new VotePanel($("vote"), () => {
+  showExport();
+  board.load();
+});
 
 function showFormError(message) {
   formError.textContent = message;
@@ -67,6 +72,12 @@ async function loadRoles() {
   server.textContent = `${roles.length} role${roles.length === 1 ? "" : "s"}: ` +
     roles.map((r) => `${r.role} (${r.model})`).join(", ");
   renderRoleToggles();
+  if (linkRoles) applyLinkRoles();
+  if (runLink) {
+    runLink = false;
+    form.requestSubmit();
+  }
+  board.load();
 }
 
 function renderRoleToggles() {
@@ -90,33 +101,15 @@ function renderRoleToggles() {
   }
 }
 
-function chosenRoles() {
-  return [...document.querySelectorAll('input[name="role"]:checked')].map((box) => box.value);
+function applyLinkRoles() {
+  const known = new Set(roles.map((r) => r.role));
+  for (const box of document.querySelectorAll('input[name="role"]')) box.checked = linkRoles.includes(box.value);
+  const unknown = linkRoles.filter((r) => !known.has(r));
+  if (unknown.length) showFormError(`The link names roles this server does not serve: ${unknown.join(", ")}.`);
+  linkRoles = null;
 }
 
-// ---- the request -------------------------------------------------------------------------------
-
-function numberField(id, parse) {
-  const raw = $(id).value.trim();
-  return raw === "" ? undefined : parse(raw);
-}
-
-function requestBody(prompt, chosen) {
-  const params = {
-    max_new_tokens: numberField("max_new_tokens", (v) => parseInt(v, 10)),
-    temperature: numberField("temperature", Number),
-    top_p: numberField("top_p", Number),
-    seed: numberField("seed", (v) => parseInt(v, 10)),
-    max_thinking_tokens: numberField("max_thinking_tokens", (v) => parseInt(v, 10)),
-  };
-  const thinking = $("enable_thinking").value;
-  if (thinking) params.enable_thinking = thinking === "true";
-  for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k];
-  const body = { prompt, roles: chosen, params, stream: true };
-  const system = $("system").value.trim();
-  if (system) body.system = system;
-  return body;
-}
+// ---- the comparison ----------------------------------------------------------------------------
 
 function setRunning(controller) {
   running = controller;
@@ -125,27 +118,53 @@ function setRunning(controller) {
   for (const b of document.querySelectorAll("#probe-buttons button")) b.disabled = !!controller;
 }
 
+// The columns of a new comparison, shuffled and lettered when blind.
+function startComparison(request) {
+  const blind = blindBox.checked;
+  const c = { id: null, created: Math.floor(Date.now() / 1000), request, blind, revealed: !blind,
+              shown: [], votable: [], vote: null };
+  results.replaceChildren();
+  (blind ? shuffled(request.roles) : request.roles).forEach((role, i) => {
+    const model = (roles.find((r) => r.role === role) || {}).model;
+    const column = new Column(template, role, model);
+    if (blind) column.blind(LETTERS[i]);
+    c.shown.push({ role, model, letter: LETTERS[i], column, result: null });
+    results.append(column.el);
+  });
+  return c;
+}
+
+// The stream is over: votes are open when it ended with [DONE] and at least two roles answered.
+function settle(c, clean) {
+  c.votable = clean ? c.shown.filter((a) => a.result && !a.result.error) : [];
+  if (c.votable.length < 2 && !c.revealed) {  // nothing to vote on: nothing to hide
+    c.revealed = true;
+    for (const a of c.shown) a.column.reveal();
+  }
+  votes.open(c);
+  showExport();
+}
+
+function showExport() {
+  exportBar.hidden = !(current && current.revealed && current.shown.some((a) => a.result));
+}
+
 async function compare() {
   showFormError("");
-  const prompt = promptBox.value;
-  if (!prompt.trim()) {
+  const state = readForm();
+  if (!state.prompt.trim()) {
     showFormError("Type a prompt first.");
     promptBox.focus();
     return;
   }
-  const chosen = chosenRoles();
-  if (!chosen.length) {
+  if (!state.roles.length) {
     showFormError(roles.length ? "Choose at least one role." : "No roles yet: see the line under the title.");
     return;
   }
-  const columns = new Map();
-  results.replaceChildren();
-  for (const role of chosen) {
-    const model = (roles.find((r) => r.role === role) || {}).model;
-    const column = new Column(template, role, model);
-    columns.set(role, column);
-    results.append(column.el);
-  }
+  votes.close();  // a vote not cast by now is not cast; one in flight still lands
+  const c = current = startComparison(state);
+  showExport();
+  const byRole = new Map(c.shown.map((a) => [a.role, a]));
   const controller = new AbortController();
   setRunning(controller);
   const started = performance.now();
@@ -156,13 +175,13 @@ async function compare() {
     const response = await fetch("v1/compare", {
       method: "POST",
       headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
-      body: JSON.stringify(requestBody(prompt, chosen)),
+      body: JSON.stringify(requestBody(state)),
       signal: controller.signal,
     });
     if (!response.ok) {
       const message = await errorMessage(response);
       showFormError(message);
-      for (const column of columns.values()) column.fail(message);
+      for (const a of c.shown) a.column.fail(message);
       statusEl.textContent = "Failed.";
       return;
     }
@@ -172,36 +191,67 @@ async function compare() {
         finishedCleanly = true;
         break;
       }
-      const column = columns.get(event.role);
-      if (!column) continue;
-      if (event.type === "delta") column.delta(event);
+      const answer = byRole.get(event.role);
+      if (!answer) continue;
+      c.id = c.id || event.id;
+      if (event.type === "delta") answer.column.delta(event);
       else if (event.type === "result") {
-        column.finish(event.result);
+        answer.result = event.result;
+        answer.column.finish(event.result);
         done += 1;
-        statusEl.textContent = `Comparing… ${done} of ${columns.size} done`;
+        statusEl.textContent = `Comparing… ${done} of ${c.shown.length} done`;
       }
     }
-    for (const column of columns.values()) {
-      if (!column.finished) column.fail("The stream ended before this role's result.");
+    for (const a of c.shown) {
+      if (!a.column.finished) a.column.fail("The stream ended before this role's result.");
     }
     statusEl.textContent = finishedCleanly ? `Done in ${elapsed()} s.` : "The stream ended early.";
   } catch (err) {
     if (err.name === "AbortError") {
-      for (const column of columns.values()) column.stop();
+      for (const a of c.shown) a.column.stop();
       statusEl.textContent = `Stopped after ${elapsed()} s.`;
     } else {
       const message = `Connection lost: ${err.message}`;
       showFormError(message);
-      for (const column of columns.values()) if (!column.finished) column.fail(message);
+      for (const a of c.shown) if (!a.column.finished) a.column.fail(message);
       statusEl.textContent = "Failed.";
     }
   } finally {
     setRunning(null);
+    settle(c, finishedCleanly);
   }
 }
 
 function stop() {
   if (running) running.abort();  // closes the connection; the server cancels every role
+}
+
+// ---- links -------------------------------------------------------------------------------------
+
+async function copyLink() {
+  const state = readForm();
+  if (!state.prompt.trim()) {
+    showFormError("Type a prompt first: the link carries it.");
+    return;
+  }
+  showFormError("");
+  const { copied } = await shareLink(state);
+  statusEl.textContent = copied
+    ? "Link copied: it opens this page with the prompt, roles and settings filled in."
+    : "The link is in the address bar: copy it from there.";
+}
+
+function openLink() {
+  const link = fromFragment(location.hash);
+  if (!link) return;
+  fillForm(link.state);
+  linkRoles = link.state.roles || null;
+  if (linkRoles && roles.length) applyLinkRoles();
+  runLink = link.run;
+  if (runLink && roles.length && !running) {
+    runLink = false;
+    form.requestSubmit();
+  }
 }
 
 // ---- wiring --------------------------------------------------------------------------------------
@@ -227,6 +277,10 @@ form.addEventListener("submit", (event) => {
   if (!running) compare();
 });
 stopBtn.addEventListener("click", stop);
+$("link").addEventListener("click", copyLink);
+for (const button of exportBar.querySelectorAll("button[data-format]")) {
+  button.addEventListener("click", () => { if (current) downloadComparison(current, button.dataset.format); });
+}
 promptBox.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
     event.preventDefault();
@@ -243,6 +297,10 @@ keyInput.addEventListener("change", () => {
   else sessionStorage.removeItem(KEY_STORAGE);
   loadRoles();
 });
+blindBox.checked = blindStored();
+blindBox.addEventListener("change", () => rememberBlind(blindBox.checked));
+window.addEventListener("hashchange", openLink);
 
 renderProbes();
+openLink();
 loadRoles();

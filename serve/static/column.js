@@ -38,14 +38,44 @@ export class Column {
     this.el.id = `col-${role}`;
     this.el.dataset.role = role;
     this.el.setAttribute("aria-labelledby", title.id);
-    q(".role").textContent = role;
-    this.modelEl.textContent = model || "";
-    this.answerEl.setAttribute("aria-label", `${role} answer`);
-    this.thinkingEl.setAttribute("aria-label", `${role} thinking`);
+    this.letterEl = q(".letter");
+    this.whoEl = q(".who");
+    this.roleEl = q(".role");
+    this.model = model || "";
+    this.blinded = false;
+    this.showNames();
 
     this.thinkingText = this.thinkingEl.appendChild(document.createTextNode(""));
     this.answerText = this.answerEl.appendChild(document.createTextNode(""));
     this.setState("waiting");
+  }
+
+  // The names, unless blind: then they are not in the page at all (hidden text could still be
+  // read, selected or copied) until reveal().
+  showNames() {
+    this.roleEl.textContent = this.blinded ? "" : this.role;
+    this.modelEl.textContent = this.blinded ? "" : this.model;
+    this.whoEl.hidden = this.blinded;
+    const label = this.letter ? `Answer ${this.letter}${this.blinded ? "" : `, ${this.role}`}` : this.role;
+    this.answerEl.setAttribute("aria-label", this.letter ? label : `${label} answer`);
+    this.thinkingEl.setAttribute("aria-label", `${label} thinking`);
+  }
+
+  // Blind mode: titled "Answer A", no role or model name until reveal().
+  blind(letter) {
+    this.letter = letter;
+    this.letterEl.textContent = `Answer ${letter}`;
+    this.letterEl.hidden = false;
+    this.blinded = true;
+    this.el.classList.add("blind");
+    this.showNames();
+  }
+
+  reveal() {
+    if (!this.blinded) return;
+    this.blinded = false;
+    this.el.classList.replace("blind", "revealed");
+    this.showNames();
   }
 
   get finished() {
@@ -71,7 +101,10 @@ export class Column {
   }
 
   finish(result) {
-    if (result.model) this.modelEl.textContent = result.model;
+    if (result.model) {
+      this.model = result.model;
+      this.showNames();
+    }
     if (result.error) {
       this.fail(result.error.message || "this role failed");
       return;
