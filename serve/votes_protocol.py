@@ -75,7 +75,9 @@ class Standing(_Wire):
     points (400 / ln 10 per unit, mean 1000); `ci_low`/`ci_high` its bootstrap 95% interval."""
 
     name: str
-    rank: int
+    rank: int = Field(description="1 + the number of others whose interval lies wholly above "
+                                  "this one's (Chatbot Arena's rule: those not told apart share "
+                                  "a rank).")
     strength: float
     ci_low: float
     ci_high: float
