@@ -17,7 +17,7 @@ from ray.serve import Application
 from serve.config import CHECK_ENGINE_ARGS, AppConfig
 from serve.ingress import Ingress
 from serve.model_server import ModelServer
-from serve.votes.store import VoteStore
+from serve.votes.store import VoteStore, store_options
 
 
 def build_app(args: dict) -> Application:
@@ -28,7 +28,8 @@ def build_app(args: dict) -> Application:
 
 def build_graph(config: AppConfig, options: dict[str, dict] | None = None) -> Application:
     """The graph from a validated config: a deployment per role, the `VoteStore` (unless
-    `votes.enabled` is false) and the Ingress over them. `options` maps a deployment name (Base,
+    `votes.enabled` is false; a tenth of a CPU, on the head node for a SQLite file:
+    `serve.votes.store.store_options`) and the Ingress over them. `options` maps a deployment name (Base,
     ..., VoteStore, Ingress)
     to `Deployment.options(...)` keyword arguments, for Python users who set in code what a
     Serve config file's `deployments:` section sets::
@@ -43,7 +44,8 @@ def build_graph(config: AppConfig, options: dict[str, dict] | None = None) -> Ap
         models[role] = deployment.bind(role, rc.model_dump())
     store = None
     if config.votes.enabled:
-        store = VoteStore.options(name="VoteStore", **options.get("VoteStore", {})) \
-            .bind(config.votes.database_url)
+        url = config.votes.database_url
+        given = {**store_options(url), **options.get("VoteStore", {})}
+        store = VoteStore.options(name="VoteStore", **given).bind(url)
     ingress = Ingress.options(name="Ingress", **options.get("Ingress", {}))
     return ingress.bind(config.model_dump(), models, store)

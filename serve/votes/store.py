@@ -13,12 +13,28 @@ import asyncio
 import logging
 
 from ray import serve
+from sqlalchemy.engine import make_url
 
 from serve.errors import Unavailable
 from serve.votes.database import VoteDatabase
 from serve.votes_protocol import VoteAck, VoteRequest
 
 logger = logging.getLogger("ray.serve")
+
+# Ray's own mark of the head node (Ray Train pins its state actor with it the same way).
+HEAD_NODE = "node:__internal_head__"
+
+
+def store_options(database_url: str) -> dict:
+    """`VoteStore.options(...)` defaults for the URL: a SQLite file lives on one node's disk, so
+    its store runs on the head node, where a replacement replica finds the same file after a
+    crash (a store free to move would start an empty database on another node). A server
+    database (PostgreSQL) leaves the store free to run anywhere."""
+    actor = {"num_cpus": 0.1}
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        actor["resources"] = {HEAD_NODE: 0.001}
+    return {"ray_actor_options": actor}
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0.1}, max_ongoing_requests=64,

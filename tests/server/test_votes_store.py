@@ -14,7 +14,7 @@ from ray.exceptions import RayActorError
 from serve.errors import NotFound, Unavailable
 from serve.votes.database import VoteDatabase
 from serve.votes.gateway import VoteGateway
-from serve.votes.store import VoteStore
+from serve.votes.store import HEAD_NODE, VoteStore, store_options
 from serve.votes_protocol import VoteRequest
 
 VOTE = VoteRequest(comparison_id="c1", answers=[{"role": "a", "model": "m1"},
@@ -87,3 +87,10 @@ def test_a_dead_replica_is_a_503_and_votes_off_is_a_404():
     assert err.value.code == "store_unavailable" and "vote store" in err.value.message
     with pytest.raises(NotFound):
         asyncio.run(VoteGateway(None, 5, 10).vote(VOTE))
+
+
+def test_a_sqlite_store_stays_on_the_head_node_and_a_server_database_does_not():
+    pinned = store_options("sqlite:///~/.triserve/votes.db")["ray_actor_options"]
+    assert pinned["resources"] == {HEAD_NODE: 0.001} and pinned["num_cpus"] < 1
+    free = store_options("postgresql+psycopg://u@db/triserve")["ray_actor_options"]
+    assert "resources" not in free
