@@ -18,7 +18,13 @@ from pydantic import BaseModel
 
 from clients.errors import APIConnectionError, APITimeoutError, status_error
 from serve.openai_protocol import ChatCompletionRequest, CompletionRequest
-from serve.protocol import CompareRequest, CompareResponse, GenerationParams, HealthResponse, Message
+from serve.protocol import (
+    CompareRequest,
+    CompareResponse,
+    GenerationParams,
+    HealthResponse,
+    Message,
+)
 from serve.votes_protocol import VotedAnswer, VoteRecord, VoteRequest
 
 DEFAULT_URL = "http://127.0.0.1:8000"

@@ -29,10 +29,9 @@ def build_app(args: dict) -> Application:
 def build_graph(config: AppConfig, options: dict[str, dict] | None = None) -> Application:
     """The graph from a validated config: a deployment per role, the `VoteStore` (unless
     `votes.enabled` is false; a tenth of a CPU, on the head node for a SQLite file:
-    `serve.votes.store.store_options`) and the Ingress over them. `options` maps a deployment name (Base,
-    ..., VoteStore, Ingress)
-    to `Deployment.options(...)` keyword arguments, for Python users who set in code what a
-    Serve config file's `deployments:` section sets::
+    `serve.votes.store.store_options`) and the Ingress over them. `options` maps a deployment
+    name (Base, ..., VoteStore, Ingress) to `Deployment.options(...)` keyword arguments, for
+    Python users who set in code what a Serve config file's `deployments:` section sets::
 
         build_graph(config, {"Base": {"max_ongoing_requests": 4, "max_queued_requests": 8}})
     """

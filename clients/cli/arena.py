@@ -35,8 +35,9 @@ def leaderboard_table(board: Leaderboard) -> Table:
                           ("ties", "right")):
         table.add_column(name, justify=justify)
     for s in board.standings:
-        table.add_row(str(s.rank), s.name, f"{s.strength:.0f}",
-                      f"{s.ci_low:.0f} – {s.ci_high:.0f}", str(s.wins), str(s.losses), str(s.ties))
+        interval = f"{s.ci_low:.0f} – {s.ci_high:.0f}"
+        table.add_row(str(s.rank), s.name, f"{s.strength:.0f}", interval, str(s.wins),
+                      str(s.losses), str(s.ties))
     return table
 
 

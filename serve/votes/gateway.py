@@ -30,7 +30,8 @@ class VoteGateway:
 
     async def _call(self, method: str, *args):
         if self.handle is None:
-            raise NotFound("votes are off in this server's config (votes.enabled)", code="not_found")
+            raise NotFound("votes are off in this server's config (votes.enabled)",
+                           code="not_found")
         response = getattr(self.handle, method).remote(*args)
         try:
             return await asyncio.wait_for(await_response(response), self.timeout_s)

@@ -54,7 +54,8 @@ def test_leaderboard_table_by_model_and_role(triserve):
 
 
 def test_leaderboard_json(triserve):
-    board = Leaderboard.model_validate_json(triserve("leaderboard", "--json", "--by", "role").stdout)
+    out = triserve("leaderboard", "--json", "--by", "role").stdout
+    board = Leaderboard.model_validate_json(out)
     assert board.votes == 6 and board.standings[0].name == "reasoning"
     assert board.standings[0].wins == 8 and board.bootstrap_samples == 100
 

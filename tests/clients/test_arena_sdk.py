@@ -40,8 +40,8 @@ def test_vote_on_a_comparison_change_it_export_and_rank(arena_sdk):
     with Client(arena_sdk) as client:
         result = client.compare("Hi", system="be brief", params={"max_new_tokens": 8})
         ack = client.vote(result, "winner", winner="reasoning", prompt="Hi", system="be brief",
-                          params={"max_new_tokens": 8}, shown_order=["reasoning", "base", "instruct"],
-                          blind=True)
+                          params={"max_new_tokens": 8}, blind=True,
+                          shown_order=["reasoning", "base", "instruct"])
         assert ack.comparison_id == result.id and not ack.replaced
         again = client.vote(result, "tie", prompt="Hi")
         assert again.replaced and again.id == ack.id

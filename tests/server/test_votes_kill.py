@@ -41,7 +41,8 @@ def store_replicas() -> list[str]:
 
 
 def ballot(i: int) -> dict:
-    answers = [{"role": r, "model": f"m-{r}", "content": f"answer {i}"} for r in ("base", "instruct")]
+    answers = [{"role": r, "model": f"m-{r}", "content": f"answer {i}"}
+               for r in ("base", "instruct")]
     return {"comparison_id": f"kill-{i}", "prompt": f"question {i}", "answers": answers,
             "shown_order": ["base", "instruct"], "verdict": "winner",
             "winner": "base" if i % 2 else "instruct"}
