@@ -6,6 +6,7 @@ Each takes the connection options (before or after its name) and the generation 
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,13 @@ Roles = Annotated[list[str] | None, typer.Option(
     "--roles", "-r", help="Roles to ask, comma-separated or repeated (default: all).")]
 System = Annotated[str | None, typer.Option("--system", "-s", help="System prompt for all roles.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print raw JSON.")]
+
+
+class JudgeFormat(str, Enum):
+    """How the study's judge answers (clients/study/judge.py ENDINGS)."""
+
+    text = "text"
+    json = "json"
 
 
 def split_roles(roles: list[str] | None) -> list[str] | None:
@@ -194,6 +202,10 @@ def study(
         show_default=False, help="API key for --judge-url (never the triserve key).")] = None,
     judge_max_tokens: Annotated[int, typer.Option(
         min=1, rich_help_panel="Judge", help="Most tokens per verdict.")] = 512,
+    judge_format: Annotated[JudgeFormat, typer.Option(
+        rich_help_panel="Judge", help="text: the judge reasons, then ends with a VERDICT line; json: its answer is "
+             "constrained to {verdict, reason} (response_format), readable even from a small "
+             "model.")] = JudgeFormat.text,
     thinking_budgets: Annotated[str | None, typer.Option(
         "--thinking-budgets", rich_help_panel="Thinking budget", metavar="N,N,…",
         help="Also run the budget role at each max_thinking_tokens (0 = no thinking), "
@@ -222,7 +234,7 @@ def study(
     if judge is not None or judge_url is not None:
         choice = JudgeChoice(role=judge, url=judge_url, model=judge_model,
                              api_key=judge_api_key, max_tokens=judge_max_tokens,
-                             timeout_s=ctx.obj.timeout)
+                             timeout_s=ctx.obj.timeout, fmt=judge_format.value)
     try:
         budgets = parse_budgets(thinking_budgets) if thinking_budgets is not None else []
     except ValueError as exc:

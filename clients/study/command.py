@@ -49,17 +49,18 @@ class JudgeChoice:
     api_key: str | None = None
     max_tokens: int = 512
     timeout_s: float = 600.0
+    fmt: str = "text"  # how the judge answers: judge.ENDINGS
 
     def build(self, client: Client) -> Judge:
         if self.role is not None:
             return Judge(client, self.role, max_tokens=self.max_tokens, role=self.role,
-                         name=f"role {self.role} of {client.base_url}")
+                         fmt=self.fmt, name=f"role {self.role} of {client.base_url}")
         base = self.url.rstrip("/").removesuffix("/v1")  # OpenAI-style URLs end in /v1
         # api_key "" rather than None: the SDK would fall back to TRISERVE_API_KEY, and the
         # triserve key must not travel to another server.
         judge_client = Client(base, api_key=self.api_key or "", timeout=self.timeout_s,
                               max_retries=client.max_retries)
-        return Judge(judge_client, self.model, max_tokens=self.max_tokens,
+        return Judge(judge_client, self.model, max_tokens=self.max_tokens, fmt=self.fmt,
                      name=f"{self.model} at {base}")
 
 

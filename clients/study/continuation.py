@@ -3,21 +3,28 @@
 A base model is trained to continue text. Given the bare list `苹果、香蕉、橘子、胡萝卜` it writes
 `、果干、金罗…` (the list's next items); given `9.11和9.8哪个更大？` it writes `9.8和9.12哪个大更好
 … 9.11和9.5哪个大更好?` (more questions of the same kind). A chat model answers instead: `9.8更大。`,
-`苹果、香蕉、橘子是水果，胡萝卜是蔬菜。`. The score is the strongest of three cues, each read off the
-two texts alone (no model, no tokenizer), and the report names the cue that fired:
+`苹果、香蕉、橘子是水果，胡萝卜是蔬菜。`. On the CPU demo Gemma 3 270M also writes `等水果…` after the
+list, `然而，未来…` after the summary's source, and a blank line then a new paragraph after the
+questions. The score is the strongest of four cues, each read off the two texts alone (no model,
+no tokenizer), and the report names the cue that fired:
 
-| cue    | score | fires when                                                                      |
-|--------|-------|---------------------------------------------------------------------------------|
-| joins  | 1     | the answer opens mid-sentence: with joining punctuation (`、，；：…)`), or in      |
-|        |       | lower case after a prompt that ends without a full stop                        |
-| list   | 1     | the prompt is a bare list (one sentence, 3+ items of ≤ 8 units) and the answer's|
-|        |       | first sentence is a bare list in the same separator (items no longer than the   |
-|        |       | prompt's longest, or 4 units): the list carried on, or repeated, rather than    |
-|        |       | something said about it                                                         |
-| echo   | k/m   | k of the answer's first m (≤ 4) sentences re-state a sentence of the prompt in  |
-|        |       | its frame: overlap coefficient |A∩P| / min(|A|, |P|) > 0.5 of their shape       |
-|        |       | bigrams (numbers as `#`, NFKC, lower case), so `9.8和9.12哪个大更好` echoes         |
-|        |       | `9.11和9.8哪个更大？` while `9.8更大。` does not                                    |
+| cue       | score | fires when                                                             |
+|-----------|-------|------------------------------------------------------------------------|
+| joins     | 1     | the answer opens mid-sentence: with joining punctuation (`、，；：…)`), a |
+|           |       | connective that leans on text before it (`等`, `和`, `以及`, `然而`,     |
+|           |       | `但是`, `而且`, `所以`, `and`, `but`, …), or in lower case after a prompt |
+|           |       | that ends without a full stop                                          |
+| paragraph | 1     | the answer opens with a line break: the prompt's document goes on with  |
+|           |       | its next paragraph (a chat reply starts with its text; not checked     |
+|           |       | after thinking, whose closing blank lines are the template's)          |
+| list      | 1     | the prompt is a bare list (one sentence, 3+ items of ≤ 8 units) and    |
+|           |       | the answer's first sentence is a bare list in the same separator       |
+|           |       | (items no longer than the prompt's longest, or 4 units): the list      |
+|           |       | carried on, or repeated, rather than something said about it           |
+| echo      | k/m   | k of the answer's first m (≤ 4) sentences re-state a sentence of the   |
+|           |       | prompt in its frame: overlap coefficient |A∩P| / min(|A|, |P|) > 0.5 of |
+|           |       | their shape bigrams (numbers as `#`, NFKC, lower case), so             |
+|           |       | `9.8和9.12哪个大更好` echoes `9.11和9.8哪个更大？`; `9.8更大。` does not   |
 
 Units are those of `measures.units` (a CJK character, a Latin word, a number, a mark). Sentences
 of under 5 units are not read by `echo` (too short to tell). For a list prompt `echo` is off: an
@@ -44,6 +51,11 @@ from clients.study.measures import SENTENCE_END, units
 # Punctuation that continues a sentence: an answer cannot open with it, a continuation can.
 _JOINERS = set("、，,；;：:)）」』》】〕…")
 _FULL_STOPS = set("。！？!?.…")
+# Words that lean on text before them: a reply does not open with them, a continuation does.
+_CONNECTIVE = re.compile(
+    r"(?:等(?!一下|待|我)|和|与|及|以及|或(?!许)|或者|还有|然而|但是|但|而且|并且|此外|另外|因此|"
+    r"所以|于是|的(?!确)|了(?!解))"  # not 或许 "perhaps", 的确 "indeed", 了解 "understood": replies
+    r"|(?i:(?:and|but|or|however|moreover|furthermore)\b)")
 _LIST_SEPARATORS = ("、", "，", ",", "；", ";", "|")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 ECHO_THRESHOLD = 0.5
@@ -91,7 +103,7 @@ def _joins(prompt: str, answer: str) -> bool:
     opening = answer.lstrip()
     if not opening:
         return False
-    if opening[0] in _JOINERS:
+    if opening[0] in _JOINERS or _CONNECTIVE.match(opening):
         return True
     ends_open = prompt.rstrip()[-1:] not in _FULL_STOPS
     return ends_open and opening[0].isascii() and opening[0].islower()
@@ -126,12 +138,20 @@ def _echoes(prompt: str, answer: str) -> tuple[int, int]:
     return hits, len(read)
 
 
-def continuation(prompt: str, answer: str) -> Continuation:
-    """How far `answer` continues `prompt` rather than answering it (see the module's table)."""
+def continuation(prompt: str, answer: str, *, after_thinking: bool = False) -> Continuation:
+    """How far `answer` continues `prompt` rather than answering it (see the module's table).
+
+    after_thinking: the answer followed the model's thinking (its leading blank lines are then
+    the template's, not a paragraph break).
+    """
     if _joins(prompt, answer):
-        first = answer.lstrip()[:1]
-        how = f"with {first!r}" if first in _JOINERS else "in lower case"
+        opening = answer.lstrip()
+        word = _CONNECTIVE.match(opening)
+        how = (f"with {opening[0]!r}" if opening[0] in _JOINERS
+               else f"with {word.group()!r}" if word else "in lower case")
         return Continuation(1.0, "joins", f"opens mid-sentence, {how}")
+    if not after_thinking and answer.strip() and answer[:1] in "\r\n":
+        return Continuation(1.0, "paragraph", "opens with a line break: the next paragraph")
     listed = _bare_list(prompt)
     if listed is not None:
         if _continues_list(listed, answer):

@@ -59,18 +59,27 @@ their order, their length or the assistants' names sway you.
 # Answer B
 {b}
 
-Think briefly about how each answer meets the rubric. Then end with one line that is exactly \
-one of:
-VERDICT: A
-VERDICT: B
-VERDICT: TIE"""
+{ending}"""
+ENDINGS = {
+    "text": "Think briefly about how each answer meets the rubric. Then end with one line that is "
+            "exactly one of:\nVERDICT: A\nVERDICT: B\nVERDICT: TIE",
+    "json": 'Reply with a JSON object: {"verdict": "A", "B" or "TIE", "reason": one short '
+            "sentence}.",
+}
+# `json`: constrained decoding (the server's response_format), so even a small judge always
+# gives a readable verdict; the verdict comes first, so the judge does not reason before it.
+VERDICT_SCHEMA = {"type": "object", "additionalProperties": False,
+                  "required": ["verdict", "reason"],
+                  "properties": {"verdict": {"enum": list(VERDICTS)},
+                                 "reason": {"type": "string", "maxLength": 300}}}
 
 _VERDICT = re.compile(r"(?i:verdict)\W{0,6}(?:(?i:answer)\s*)?(A|B|(?i:tie))(?![A-Za-z])")
 _THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
 
 
 def parse_verdict(text: str) -> str | None:
-    """"A", "B" or "TIE" from the judge's last `VERDICT: …` line; None when there is none.
+    """"A", "B" or "TIE" from the judge's last `VERDICT: …` line (or `"verdict": "…"` of the
+    JSON format); None when there is none.
 
     >>> parse_verdict("A is vague.\\n**Verdict:** B")
     'B'
@@ -92,10 +101,12 @@ def _shown(text: str) -> str:
     return text or "(an empty answer)"
 
 
-def judge_prompt(probe_text: str, rubric: str | None, a: str, b: str) -> str:
-    """The judge's prompt for answers `a` (shown as A) and `b` (as B), thinking cut out."""
+def judge_prompt(probe_text: str, rubric: str | None, a: str, b: str,
+                 fmt: str = "text") -> str:
+    """The judge's prompt for answers `a` (shown as A) and `b` (as B), thinking cut out; `fmt`:
+    how it must answer ("text": a final VERDICT line, "json": a JSON object)."""
     return PROMPT.format(prompt=probe_text, rubric=(rubric or DEFAULT_RUBRIC).strip(),
-                         a=_shown(a), b=_shown(b))
+                         a=_shown(a), b=_shown(b), ending=ENDINGS[fmt])
 
 
 @dataclass
@@ -183,13 +194,19 @@ class Judging:
 class Judge:
     """A judge model behind `/v1/chat/completions`: a role of the study's own server, or any
     OpenAI-compatible server (`Client(url, api_key=…)`; the model's name as that server knows
-    it). Greedy (temperature 0), at most `max_tokens` tokens per verdict."""
+    it). Greedy (temperature 0), at most `max_tokens` tokens per verdict; `fmt` "text" (a final
+    VERDICT line) or "json" (constrained to VERDICT_SCHEMA through `response_format`)."""
 
     def __init__(self, client: Client, model: str, *, max_tokens: int = 512,
-                 name: str | None = None, role: str | None = None):
+                 name: str | None = None, role: str | None = None, fmt: str = "text"):
         """`role`: the study role this judge is, when it is one (then `model` is that role)."""
-        self.client, self.model, self.role = client, model, role
-        self.params = GenerationParams(max_new_tokens=max_tokens, temperature=0.0)
+        if fmt not in ENDINGS:
+            raise ValueError(f"judge format {fmt!r}: one of {', '.join(ENDINGS)}")
+        self.client, self.model, self.role, self.fmt = client, model, role, fmt
+        schema = {"type": "json_schema",
+                  "json_schema": {"name": "verdict", "schema": VERDICT_SCHEMA}}
+        self.params = GenerationParams(max_new_tokens=max_tokens, temperature=0.0,
+                                       response_format=schema if fmt == "json" else None)
         self.name = name or f"{model} at {client.base_url}"
 
     def ask(self, prompt: str) -> str:
@@ -203,7 +220,7 @@ class Judge:
     def check(self) -> None:
         """One tiny request, so that a wrong URL, model or key fails before the study runs."""
         self.client.chat(self.model, [{"role": "user", "content": "Reply with: VERDICT: TIE"}],
-                         params=self.params.model_copy(update={"max_new_tokens": 8}))
+                         params=self.params.model_copy(update={"max_new_tokens": 16}))
 
     def verdict(self, probe: str, index: int, first: str, second: str, prompt: str) -> Verdict:
         """Asks once; an API error or a missing verdict line is recorded, never raised."""
@@ -262,7 +279,8 @@ def judge_study(judge: Judge, study: Study, *, concurrency: int = 2,
         text, rubric = x.probe.text, probes[x.probe.id].rubric
         orders = []
         for first, second in ((x, y), (y, x)):
-            prompt = judge_prompt(text, rubric, first.result.content, second.result.content)
+            prompt = judge_prompt(text, rubric, first.result.content, second.result.content,
+                                  getattr(judge, "fmt", "text"))
             orders.append(judge.verdict(x.probe.id, x.index, first.role, second.role, prompt))
             if on_verdict is not None:
                 on_verdict(1)

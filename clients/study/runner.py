@@ -50,7 +50,7 @@ class Measures:
         # The server's own count of thinking tokens when it reports one, else the text's share.
         thinking = details.reasoning_tokens if details is not None and details.reasoning_tokens \
             else measures.thinking_tokens(tokens, r.thinking, r.response)
-        cont = continuation(prompt, r.content)
+        cont = continuation(prompt, r.content, after_thinking=bool(r.thinking))
         return cls(
             tokens=tokens,
             thinking_tokens=thinking,

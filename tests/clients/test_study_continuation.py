@@ -25,6 +25,11 @@ CONTINUING = [  # (prompt, answer, cue)
     (DECIMAL, "9.11和9.8哪个更大？\n9.11和9.8哪个更大？\n9.11和9.8哪个更大？", "echo"),
     (VAGUE, "帮我整理一下那个东西，后天要用。帮我整理一下这个东西，明天要交。", "echo"),
     ("The capital of France", "is Paris, and the capital of Spain is Madrid.", "joins"),
+    # Gemma 3 270M on the CPU demo (triserve study, 2026-11-30):
+    (FRUIT, '等水果"木"材，也为人们的饮食带来了健康。', "joins"),
+    (SUMMARY, "然而，未来，我们还需要进一步探索深度学习的潜在价值。", "joins"),
+    (DECIMAL, "\n\n10.  在下面的图中，a与b是 y-轴所受的最大作用的倍数。", "paragraph"),
+    (VAGUE, "\n\n这个是我想到了的，用了很久的，到现在还没出售。", "paragraph"),
 ]
 
 ANSWERING = [
@@ -40,6 +45,12 @@ ANSWERING = [
     (PLAN, "以下是一个为期三个月的英语四级备考计划：\n第1周：词汇\n第2周：听力"),
     (SUMMARY, "结论：模型压缩、量化和开源社区的发展正在降低大模型的使用门槛。"),
     (DECIMAL, ""),
+    (DECIMAL, "的确，9.8更大。"),
+    (VAGUE, "或许你指的是昨天的文件？"),
+    (VAGUE, "等一下，你说的是哪个东西？"),
+    # SmolLM2-135M-Instruct on the CPU demo: poor, but replies.
+    (DECIMAL, "True. 9.8 is approximately 11.611238 bitcoin, and 9.11 is 9.99."),
+    (PLAN, "为你以CET-4为协议，我是一个人工智能助手帮建订AR。"),
 ]
 
 
@@ -53,6 +64,11 @@ def test_continuations_score_high_and_name_their_cue(prompt, answer, cue):
 @pytest.mark.parametrize("prompt,answer", ANSWERING)
 def test_answers_score_zero(prompt, answer):
     assert continuation(prompt, answer).score == 0.0
+
+
+def test_blank_lines_after_thinking_are_the_templates():
+    assert continuation(DECIMAL, "\n\n9.8更大。").cue == "paragraph"
+    assert continuation(DECIMAL, "\n\n9.8更大。", after_thinking=True).score == 0.0
 
 
 def test_echo_is_the_share_of_sentences():

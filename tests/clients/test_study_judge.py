@@ -162,6 +162,22 @@ def test_prompt_shows_content_only_and_cuts_long_answers():
     assert strip_thinking("thought</think>\n\nanswer") == "answer"
 
 
+def test_without_matplotlib_the_table_stands_alone(tmp_path, monkeypatch):
+    import sys
+
+    study = make_study(samples=1)
+    study.budget_role = "reasoning"
+    study.budget_samples[0] = [score(p, "reasoning@0", 0, RoleResult(
+        role="reasoning", model="m", content="9.8更大。")) for p in study.probes]
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
+    paths = write_reports(study, tmp_path)
+    assert "plot" not in paths and not (tmp_path / "budgets.png").exists()
+    for kind in ("markdown", "html"):
+        text = paths[kind].read_text("utf-8")
+        assert "no plot: matplotlib is not installed" in text and "reasoning@0" not in text
+        assert "| 0 |" in text or "<td>0</td>" in text  # the budget's row
+
+
 def test_parse_budgets():
     assert parse_budgets("1024, 0,256,0") == [0, 256, 1024]
     for bad in ("", "a", "-1", "1.5"):

@@ -171,6 +171,20 @@ def test_judge_url_without_a_key_sends_none(triserve, judge_server, tmp_path):
     assert [r["authorization"] for r in judge_server.requests] == [None] * 3
 
 
+def test_json_format_constrains_the_judges_answer(triserve, judge_server, tmp_path):
+    triserve("study", "--probe", "decimal-compare", "-n", "1", "-r", "base,instruct",
+             "--judge-url", judge_server.url, "--judge-model", "m", "--judge-format", "json",
+             "--out", str(tmp_path))
+    formats = [r["response_format"] for r in judge_server.requests]
+    assert len(formats) == 3 and all(f["type"] == "json_schema" for f in formats)
+    # The SDK dumps request bodies without by_alias today, so the schema travels as `schema_`
+    # (the server accepts both; OpenAI's name is `schema`): reported, clients/_core.py.
+    sent = formats[1]["json_schema"]
+    schema = sent.get("schema") or sent["schema_"]
+    assert schema["properties"]["verdict"]["enum"] == ["A", "B", "TIE"]
+    assert all(p.endswith('"reason": one short sentence}.') for p in judge_server.prompts[1:])
+
+
 def test_bad_judge_options_are_clear(triserve, tmp_path):
     def error(*args: str) -> str:  # click's boxed message, unwrapped
         out = triserve("study", *args, "--out", str(tmp_path), code=2).output
