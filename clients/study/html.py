@@ -23,15 +23,7 @@ from clients.study.summary import (
     summarize,
     summary_cells,
 )
-from clients.study.verdicts import (
-    JUDGE_NOTE,
-    VERDICT_HEADER,
-    health_line,
-    pairwise_rows,
-    probe_line,
-    verdict_rows,
-    win_rows,
-)
+from clients.study import verdicts as judged  # the judge's sections
 
 CSS = """
 body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:1400px;padding:0 1rem;color:#222}
@@ -80,17 +72,18 @@ def _answer(s: Sample) -> str:
 
 
 def _judge_section(study: Study) -> str:
-    header, pairwise = pairwise_rows(study)
+    header, pairwise = judged.pairwise_rows(study)
     verdicts = "".join(
         f"<tr><td>{_e(probe)}</td><td>{_e(n)}</td><td>{_e(a)}</td><td>{_e(b)}</td>"
         f'<td class="{"pass" if v.verdict else "fail"}">{_e(verdict)}</td>'
         f"<td><pre>{_e(raw)}</pre></td></tr>"
-        for v, (probe, n, a, b, verdict, raw) in verdict_rows(study))
-    head = "".join(f"<th>{h}</th>" for h in VERDICT_HEADER)
+        for v, (probe, n, a, b, verdict, raw) in judged.verdict_rows(study))
+    head = "".join(f"<th>{h}</th>" for h in judged.VERDICT_HEADER)
     return "".join([
-        '<h2 id="judge">The judge</h2>', f'<p class="meta">{_e(health_line(study))}</p>',
-        f"<p>{_e(JUDGE_NOTE)}</p>",
-        _table(["role", "win rate", "samples judged"], win_rows(study)),
+        '<h2 id="judge">The judge</h2>',
+        f'<p class="meta">{_e(judged.health_line(study))}</p>',
+        f"<p>{_e(judged.JUDGE_NOTE)}</p>",
+        _table(["role", "win rate", "samples judged"], judged.win_rows(study)),
         "<p>Score of the row's role against the column's (0.5 = as good):</p>",
         _table(header, pairwise),
         f'<details class="verdicts"><summary>The judge\'s raw verdicts '
@@ -138,7 +131,7 @@ def html(study: Study, png: bytes | None = None) -> str:
             labels = "; ".join(c.label for c in probe.checks)
             parts.append(f'<p class="meta">Checks: {_e(labels)} — passed: {_e(rates)}</p>')
         if study.judging is not None:
-            parts.append(f'<p class="meta">{_e(probe_line(study, probe.id))}</p>')
+            parts.append(f'<p class="meta">{_e(judged.probe_line(study, probe.id))}</p>')
         columns = []
         for role in roles:
             answers = "".join(_answer(s) for s in study.of(probe.id, role))

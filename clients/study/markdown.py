@@ -24,15 +24,7 @@ from clients.study.summary import (
     summarize,
     summary_cells,
 )
-from clients.study.verdicts import (
-    JUDGE_NOTE,
-    VERDICT_HEADER,
-    health_line,
-    pairwise_rows,
-    probe_line,
-    verdict_rows,
-    win_rows,
-)
+from clients.study import verdicts as judged  # the judge's sections
 
 PREVIEW_CHARS = 280
 
@@ -85,7 +77,7 @@ def markdown(study: Study, plot: str | None = None) -> str:
                    or "–"] for s in samples]
         out += _table(SAMPLE_HEADER, rows) + [""]
         if study.judging is not None:
-            out += [probe_line(study, probe.id), ""]
+            out += [judged.probe_line(study, probe.id), ""]
         out += ["Answers side by side:", ""]
         answers = []
         for i in range(study.samples_per_probe):
@@ -99,16 +91,16 @@ def markdown(study: Study, plot: str | None = None) -> str:
 
 
 def _judge_section(study: Study) -> list[str]:
-    out = ["## The judge", "", health_line(study), "", JUDGE_NOTE, ""]
+    out = ["## The judge", "", judged.health_line(study), "", judged.JUDGE_NOTE, ""]
     out += _table(["role", "win rate", "samples judged"],
-                  [[_cell(c) for c in row] for row in win_rows(study)])
-    header, rows = pairwise_rows(study)
+                  [[_cell(c) for c in row] for row in judged.win_rows(study)])
+    header, rows = judged.pairwise_rows(study)
     out += ["", "Score of the row's role against the column's (0.5 = as good):", ""]
     out += _table(header, [[_cell(c) for c in row] for row in rows])
-    verdicts = verdict_rows(study)
+    verdicts = judged.verdict_rows(study)
     out += ["", f"<details><summary>The judge's raw verdicts ({study.judging.failures} failed "
                 f"of {len(verdicts)})</summary>", ""]
-    out += _table(VERDICT_HEADER, [[_cell(c) for c in cells] for _, cells in verdicts])
+    out += _table(judged.VERDICT_HEADER, [[_cell(c) for c in cells] for _, cells in verdicts])
     return out + ["", "</details>", ""]
 
 
