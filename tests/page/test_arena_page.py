@@ -48,8 +48,7 @@ def arena_app(serve_instance, tmp_path_factory):
         roles[role] = {**scripted_role(**script), "served_model_name": f"scripted-{role}",
                        "reasoning": slow}
     args = {"roles": roles, "votes": {"database_url": f"sqlite:///{db}", "bootstrap_samples": 200}}
-    yield deploy("pagearena", args, serve_instance,
-                 {"VoteStore": {"ray_actor_options": {"num_cpus": 0.1}}})
+    yield deploy("pagearena", args, serve_instance)
     serve.delete("pagearena")
 
 
