@@ -35,7 +35,12 @@ let current = null;      // the comparison on the page (see vote.js for its shap
 let linkRoles = null;    // roles a permalink asked for, applied once the role boxes exist
 let runLink = false;     // the permalink said run=1
 
-const board = new Leaderboard($("leaderboard"));
+const board = new Leaderboard($("leaderboard"), () => {  // votes are off on this server
+  votes.off = true;
+  votes.close();
+  blindBox.checked = false;  // a blind test with no vote to end it would never reveal
+  blindBox.closest("label").hidden = true;
+});
 const votes = new VotePanel($("vote"), () => {
   showExport();
   board.load();
@@ -137,7 +142,7 @@ function startComparison(request) {
 // The stream is over: votes are open when it ended with [DONE] and at least two roles answered.
 function settle(c, clean) {
   c.votable = clean ? c.shown.filter((a) => a.result && !a.result.error) : [];
-  if (c.votable.length < 2 && !c.revealed) {  // nothing to vote on: nothing to hide
+  if ((votes.off || c.votable.length < 2) && !c.revealed) {  // no vote: nothing to hide
     c.revealed = true;
     for (const a of c.shown) a.column.reveal();
   }

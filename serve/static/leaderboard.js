@@ -26,8 +26,10 @@ function cell(tag, text, className) {
 }
 
 export class Leaderboard {
-  constructor(root) {
+  // onAbsent(): the server has no votes (404: `votes.enabled` is off); the panel hides itself.
+  constructor(root, onAbsent = () => {}) {
     this.root = root;
+    this.onAbsent = onAbsent;
     this.by = "model";
     this.summary = root.querySelector("#board-summary");
     this.table = root.querySelector("#board-table");
@@ -55,7 +57,10 @@ export class Leaderboard {
       this.root.setAttribute("aria-busy", "false");
     }
     if (by !== this.by) return;  // the other view was asked for meanwhile
-    if (response.status === 404) return this.message("This server keeps no leaderboard.");
+    if (response.status === 404) {
+      this.root.hidden = true;
+      return this.onAbsent();
+    }
     if (!response.ok) return this.message(`Cannot load the leaderboard (${await errorMessage(response)}).`);
     this.show(await response.json());
   }

@@ -37,18 +37,20 @@ export class VotePanel {
     this.retryBtn = root.querySelector("#vote-retry");
     this.onVoted = onVoted;
     this.comparison = null;
+    this.off = false;  // the server keeps no votes
     this.retryBtn.addEventListener("click", () => { if (this.failed) this.cast(this.failed); });
   }
 
   // c: {id, request, blind, revealed, shown: [answer], votable: [answer]} where an answer is
-  // {role, model, letter, column, result}. Fewer than two answers to compare: no panel.
+  // {role, model, letter, column, result}. Fewer than two answers to compare, or a server that
+  // keeps no votes: no panel.
   open(c) {
     this.comparison = c;
     this.failed = null;
     this.pending = false;
     this.showError("");
     this.statusEl.textContent = "";
-    if (c.votable.length < 2) {
+    if (this.off || c.votable.length < 2) {
       this.root.hidden = true;
       return;
     }

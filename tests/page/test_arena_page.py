@@ -376,3 +376,19 @@ def test_phone_width_blind_vote_and_leaderboard(arena_app, chromium, tmp_path):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(page, "compare-page-phone.png", tmp_path, full_page=True)
     context.close()
+
+
+def test_a_server_without_votes_shows_no_vote_and_no_leaderboard(arena_app, page):
+    # votes.enabled off: the votes routes answer 404 (serve/votes/gateway.py); mocked here.
+    page.route("**/v1/leaderboard*", lambda route: route.fulfill(
+        status=404, content_type="application/json",
+        body=json.dumps({"error": {"message": "votes are off", "type": "not_found"}})))
+    page.add_init_script("localStorage.setItem('triserve.blind', '1')")
+    page.goto(arena_app)
+    expect(page.get_by_role("region", name="Leaderboard")).to_be_hidden()
+    expect(page.get_by_text("Blind vote")).to_be_hidden()
+    compare(page, "no votes here")
+    wait_done(page)
+    expect(page.locator("#results .col-title").first).not_to_contain_text("Answer")
+    expect(page.locator(VOTE)).to_be_hidden()
+    expect(page.get_by_role("group", name="Download this comparison:")).to_be_visible()

@@ -185,6 +185,7 @@ def test_stop_aborts_a_streaming_comparison(slow_app, page):
     expect(page.get_by_role("status")).to_contain_text("Stopped after")
     expect(page.get_by_role("button", name="Compare")).to_be_enabled()
     expect(page.get_by_role("button", name="Stop")).to_be_disabled()
+    expect(page.locator("#vote")).to_be_hidden()  # no vote on half answers
     stopped_at = base.locator(".answer").text_content()
     time.sleep(0.5)  # 10 more tokens' time: nothing more arrives
     assert base.locator(".answer").text_content() == stopped_at
