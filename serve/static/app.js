@@ -34,6 +34,8 @@ let running = null;      // the AbortController of the request in flight
 let current = null;      // the comparison on the page (see vote.js for its shape)
 let linkRoles = null;    // roles a permalink asked for, applied once the role boxes exist
 let runLink = false;     // the permalink said run=1
+let rolesLoading = null; // the v1/models call in flight: a submit waits for it
+let starting = false;    // a submit waiting for it
 
 const board = new Leaderboard($("leaderboard"), () => {  // votes are off on this server
   votes.off = true;
@@ -52,6 +54,11 @@ function showFormError(message) {
 }
 
 // ---- roles -------------------------------------------------------------------------------------
+
+function reloadRoles() {
+  const loading = loadRoles().finally(() => { if (rolesLoading === loading) rolesLoading = null; });
+  rolesLoading = loading;
+}
 
 async function loadRoles() {
   const server = $("server");
@@ -80,7 +87,7 @@ async function loadRoles() {
   if (linkRoles) applyLinkRoles();
   if (runLink) {
     runLink = false;
-    form.requestSubmit();
+    setTimeout(() => form.requestSubmit());  // after this load counts as done
   }
   board.load();
 }
@@ -277,8 +284,15 @@ function renderProbes() {
   }
 }
 
-form.addEventListener("submit", (event) => {
+form.addEventListener("submit", async (event) => {
   event.preventDefault();
+  if (running || starting) return;
+  starting = true;
+  try {
+    if (rolesLoading) await rolesLoading;  // a click before the role boxes (re)appeared
+  } finally {
+    starting = false;
+  }
   if (!running) compare();
 });
 stopBtn.addEventListener("click", stop);
@@ -300,7 +314,7 @@ keyInput.addEventListener("change", () => {
   const key = keyInput.value.trim();
   if (key) sessionStorage.setItem(KEY_STORAGE, key);
   else sessionStorage.removeItem(KEY_STORAGE);
-  loadRoles();
+  reloadRoles();
 });
 blindBox.checked = blindStored();
 blindBox.addEventListener("change", () => rememberBlind(blindBox.checked));
@@ -308,4 +322,4 @@ window.addEventListener("hashchange", openLink);
 
 renderProbes();
 openLink();
-loadRoles();
+reloadRoles();
