@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from headless import launch
+from browser_fixtures import chromium, context, page  # noqa: F401  (fixtures)
 from playwright.sync_api import expect
 from serving import deploy
 
@@ -50,28 +50,6 @@ def arena_app(serve_instance, tmp_path_factory):
     args = {"roles": roles, "votes": {"database_url": f"sqlite:///{db}", "bootstrap_samples": 200}}
     yield deploy("pagearena", args, serve_instance)
     serve.delete("pagearena")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def context(chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(context):
-    return context.new_page()
 
 
 def shot(page, name: str, tmp_path: Path, target=None, **kw) -> None:

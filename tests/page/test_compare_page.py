@@ -12,30 +12,13 @@ import time
 import httpx
 import pytest
 from serving import deploy
-from headless import launch
+from browser_fixtures import chromium, context, page  # noqa: F401  (fixtures)
 from playwright.sync_api import expect
 
 from apps import scripted_role
 from serve.protocol import CompareResponse
 
 PROMPT = "9.11和9.8哪个更大？"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture(scope="module")
