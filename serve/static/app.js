@@ -56,7 +56,10 @@ function showFormError(message) {
 // ---- roles -------------------------------------------------------------------------------------
 
 function reloadRoles() {
-  const loading = loadRoles().finally(() => { if (rolesLoading === loading) rolesLoading = null; });
+  const loading = loadRoles().finally(() => {
+    if (rolesLoading === loading) rolesLoading = null;
+    board.load();  // also when the roles did not load: the board then says why
+  });
   rolesLoading = loading;
 }
 
@@ -89,7 +92,6 @@ async function loadRoles() {
     runLink = false;
     setTimeout(() => form.requestSubmit());  // after this load counts as done
   }
-  board.load();
 }
 
 function renderRoleToggles() {
