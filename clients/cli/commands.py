@@ -52,19 +52,25 @@ def compare(
     system: System = None,
     stream: Annotated[bool, typer.Option("--stream", help="Update the columns live.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the raw result (JSON).")] = False,
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print the comparison as a Markdown document.")] = False,
     hide_thinking: Annotated[bool, typer.Option(
         "--hide-thinking", help="Fold the reasoning role's thinking away.")] = False,
 ):
     """Send one prompt to several roles and show the answers side by side.
 
-    Example: triserve compare "苹果、香蕉、橘子、胡萝卜" --temperature 0 -m 128
+    Example: triserve compare "苹果、香蕉、橘子、胡萝卜" --temperature 0 -m 128 --markdown > cmp.md
     """
     console = Console()
+    if json_out and markdown:
+        raise typer.BadParameter("give --json or --markdown, not both")
     with handle_errors(ctx.obj), ctx.obj.client() as client:
         args = dict(system=system, roles=split_roles(roles), params=params)
-        if not stream:
+        if not stream or markdown:  # a document is written once the answers are whole
             response = client.compare(prompt, **args)
-            if json_out:
+            if markdown:
+                typer.echo(render.compare_markdown(prompt, system, params, response))
+            elif json_out:
                 typer.echo(response.model_dump_json(indent=2))
             else:
                 console.print(render.compare_table(render.views(response), not hide_thinking))

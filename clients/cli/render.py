@@ -107,3 +107,26 @@ def health_table(health: HealthResponse) -> Table:
         status = Text(h.status, style="green" if h.status == "ok" else "bold red")
         table.add_row(role, status, Text(h.model), Text(h.error or ""))
     return table
+
+
+def compare_markdown(prompt: str, system: str | None, params, response: CompareResponse) -> str:
+    """One comparison as a Markdown document: the prompt as a quote, the settings, then each
+    role's model, its thinking folded in <details>, its answer and its numbers (the same
+    document the page's "Markdown" download writes)."""
+    lines = [f"# Comparison {response.id}", "", *[f"> {line}" for line in prompt.splitlines()], ""]
+    if system:
+        lines += [f"System prompt: {system}", ""]
+    sent = params.model_dump(exclude_none=True) if params is not None else {}
+    if sent:
+        lines += ["Parameters: " + ", ".join(f"`{k}={v}`" for k, v in sent.items()), ""]
+    for r in response.results:
+        lines += [f"## {r.role} — {r.model}", ""]
+        if r.error is not None:
+            lines += [f"**Error** ({r.error.code}): {r.error.message}", ""]
+            continue
+        if r.thinking:
+            lines += ["<details><summary>Thinking</summary>", "", r.thinking, "", "</details>", ""]
+        lines += [r.content or "*(no answer)*", ""]
+        lines += [f"*{r.usage.completion_tokens} tokens, {r.latency_s:.2f} s, "
+                  f"finish: {r.finish_reason}*", ""]
+    return "\n".join(lines)

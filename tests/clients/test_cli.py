@@ -48,6 +48,18 @@ def test_compare_json_roles_system_and_flags(triserve):
     assert result.result("reasoning").thinking is None  # --no-think
 
 
+def test_compare_markdown_matches_the_json(triserve):
+    args = ("compare", "hello", "-m", "4", "-t", "0", "--max-thinking-tokens", "2")
+    whole = CompareResponse.model_validate_json(triserve(*args, "--json").stdout)
+    md = triserve(*args, "--markdown").stdout
+    assert md.startswith("# Comparison cmp-") and "> hello" in md
+    assert "`max_new_tokens=4`" in md and "`max_thinking_tokens=2`" in md
+    for r in whole.results:
+        assert f"## {r.role} — {r.model}" in md and r.content in md
+    assert "<details><summary>Thinking</summary>" in md  # the reasoning role thought (2 tokens)
+    triserve(*args, "--markdown", "--json", code=2)
+
+
 def test_compare_stream(triserve):
     out = triserve("compare", "hi", "--stream", "-m", "4", "-r", "instruct",
                    "-r", "reasoning").stdout
