@@ -131,7 +131,7 @@ def summary_table(study) -> Table:
     has_judge = study.judging is not None
     header = ["role", "checks", *(["judge"] if has_judge else []), "contin.", "repet.",
               "tokens", "think", "secs", "err"]
-    table = Table(*header, box=box.SIMPLE_HEAD, title="study summary", padding=(0, 1, 0, 0),
+    table = Table(*header, box=box.SIMPLE_HEAD, title="study summary", padding=0,
                   show_edge=False)
 
     def cell(interval, spec=".2f", scale=1.0) -> str:
