@@ -114,7 +114,8 @@ class Core:
     def request(self, http: httpx.Client | httpx.AsyncClient, method: str, path: str,
                 body: BaseModel | None) -> httpx.Request:
         # Built from the wire model (exclude_none: unset fields take the server's defaults).
-        content = body.model_dump_json(exclude_none=True) if body is not None else None
+        # by_alias: the wire names (`response_format.json_schema.schema`, not `schema_`).
+        content = body.model_dump_json(exclude_none=True, by_alias=True) if body is not None else None
         headers = self.headers()
         if content is not None:
             headers["content-type"] = "application/json"
@@ -144,6 +145,7 @@ class Core:
             if p.enable_thinking is not None else {}
         return ChatCompletionRequest(model=role, messages=_messages(messages), stream=stream,
                                      max_completion_tokens=p.max_new_tokens,
+                                     thinking_token_budget=p.max_thinking_tokens,
                                      **_sampling(p, ChatCompletionRequest), **thinking)
 
     @staticmethod
@@ -152,6 +154,7 @@ class Core:
         logprobs = {"logprobs": p.top_logprobs or 0} if p.logprobs else {}
         return CompletionRequest(model=role, prompt=prompt, stream=stream,
                                  max_tokens=p.max_new_tokens,
+                                 thinking_token_budget=p.max_thinking_tokens,
                                  **_sampling(p, CompletionRequest), **logprobs)
 
     @staticmethod
