@@ -6,15 +6,19 @@ calls read from the answer, whole and streamed, through the openai SDK."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Literal
 
-import litellm
-import openai
-import pytest
-from langchain_openai import ChatOpenAI, OpenAI
-from pydantic import BaseModel
+# litellm fetches a price table from GitHub at import; tests use its bundled copy (no network).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from tooling_checks import WEATHER_TOOL
+import litellm  # noqa: E402
+import openai  # noqa: E402
+import pytest  # noqa: E402
+from langchain_openai import ChatOpenAI, OpenAI  # noqa: E402
+from pydantic import BaseModel  # noqa: E402
+
+from tooling_checks import WEATHER_TOOL  # noqa: E402
 
 QUESTION = "Which is larger, 9.11 or 9.8?"
 
