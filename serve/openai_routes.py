@@ -80,7 +80,7 @@ async def chat_completions(caller: RoleCaller, cfg: RoleConfig, body: op.ChatCom
         return await _stream(caller, reqs, ChatFrames(cid, body.model, body.include_usage), rid)
     done = await _gather(caller, reqs)
     return op.ChatCompletionResponse(
-        id=cid, model=body.model, usage=_usage(done, shared_prompt=True),
+        id=cid, model=body.model, usage=_usage(done, ChatFrames.shared_prompt),
         choices=[op.ChatChoice(index=i, message=_message(c), finish_reason=_finish(c),
                                logprobs=_chat_logprobs(c.logprobs) if params.logprobs else None)
                  for i, c in enumerate(done)])
@@ -103,7 +103,7 @@ async def completions(caller: RoleCaller, cfg: RoleConfig, body: op.CompletionRe
         return await _stream(caller, reqs, CompletionFrames(cid, body.model, body.include_usage), rid)
     done = await _gather(caller, reqs)
     return op.CompletionResponse(
-        id=cid, model=body.model, usage=_usage(done, shared_prompt=False),
+        id=cid, model=body.model, usage=_usage(done, CompletionFrames.shared_prompt),
         choices=[op.CompletionChoice(index=i, text=c.content, finish_reason=_finish(c),
                                      logprobs=_completion_logprobs(c.logprobs) if params.logprobs
                                      else None)
@@ -124,9 +124,10 @@ async def _gather(caller: RoleCaller, reqs: list[GenerationRequest]) -> list[Com
             t.cancel()
 
 
-def _usage(done: list[Completion], shared_prompt: bool) -> Usage:
+def _usage(done: list[Completion] | list[Chunk], shared_prompt: bool) -> Usage:
     """Prompt tokens once when every choice shares the prompt (chat), else per prompt."""
-    prompt = done[0].prompt_tokens if shared_prompt else sum(c.prompt_tokens for c in done)
+    prompt = (done[0].prompt_tokens if done else 0) if shared_prompt else sum(
+        c.prompt_tokens for c in done)
     return Usage.of(prompt, sum(c.completion_tokens for c in done),
                     sum(c.thinking_tokens for c in done))
 
@@ -172,6 +173,8 @@ def _completion_logprobs(lps: list[TokenLogprob], offset: int = 0) -> op.Complet
 class ChatFrames:
     """The chat stream's frames for one chunk of choice `index`."""
 
+    shared_prompt = True  # every choice answers the same messages: prompt tokens count once
+
     def __init__(self, cid: str, model: str, include_usage: bool):
         self.cid, self.model, self.include_usage = cid, model, include_usage
 
@@ -205,6 +208,8 @@ class ChatFrames:
 
 class CompletionFrames:
     """The completions stream's frames for one chunk of choice `index`."""
+
+    shared_prompt = False  # a list of prompts: each choice's prompt counts
 
     def __init__(self, cid: str, model: str, include_usage: bool):
         self.cid, self.model, self.include_usage = cid, model, include_usage
@@ -276,16 +281,8 @@ async def _relay(streams: list[RoleStream], frames, rid: str) -> AsyncIterator[s
                     yield sse(frame)
         else:
             if frames.include_usage:
-                yield sse(frames.usage(_stream_usage(list(finals.values()), frames)))
+                yield sse(frames.usage(_usage(list(finals.values()), frames.shared_prompt)))
         yield DONE
     finally:
         for t in tasks:
             t.cancel()
-
-
-def _stream_usage(finals: list[Chunk], frames) -> Usage:
-    shared = isinstance(frames, ChatFrames)
-    prompt = (finals[0].prompt_tokens if finals else 0) if shared else sum(
-        c.prompt_tokens for c in finals)
-    return Usage.of(prompt, sum(c.completion_tokens for c in finals),
-                    sum(c.thinking_tokens for c in finals))

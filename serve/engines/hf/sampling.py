@@ -39,6 +39,9 @@ class RowSampler:
         self.counts: dict[int, int] | None = (
             {} if params.presence_penalty or params.frequency_penalty else None)
         self.eos_ids = sorted(eos_ids)
+        # logit_bias as tensors once, not at every step (the ids were checked at prepare).
+        self.bias = (torch.tensor([i for i, _ in params.logit_bias], dtype=torch.long),
+                     torch.tensor([b for _, b in params.logit_bias])) if params.logit_bias else None
         self.grammar = grammar
         self.in_answer = in_answer
         self.budget_spent = budget_spent
@@ -59,10 +62,9 @@ class RowSampler:
             ids = torch.tensor(list(self.counts), dtype=torch.long, device=logits.device)
             counts = torch.tensor(list(self.counts.values()), dtype=logits.dtype, device=logits.device)
             logits[ids] -= p.presence_penalty + p.frequency_penalty * counts
-        if p.logit_bias:
-            ids = torch.tensor([i for i, _ in p.logit_bias], dtype=torch.long, device=logits.device)
-            logits[ids] += torch.tensor([b for _, b in p.logit_bias], dtype=logits.dtype,
-                                        device=logits.device)
+        if self.bias is not None:
+            ids, bias = self.bias
+            logits[ids.to(logits.device)] += bias.to(logits.device, logits.dtype)
         if self.generated < p.min_tokens and self.eos_ids:
             logits[self.eos_ids] = -float("inf")
         if self.grammar is not None and self.in_answer():
