@@ -10,12 +10,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tiny_models, serving helpers
 
+from budgets import apply_budgets  # noqa: E402
 from serving import deploy, free_port  # noqa: E402
 from tiny_models import build_model  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Token auth as Ray 2.60 defaults to, said explicitly (the Makefile and scripts do the same).
 os.environ.setdefault("RAY_AUTH_MODE", "token")
+
+
+# Test timeouts that cover the fixtures' start budgets (tests/budgets.py).
+pytest_collection_modifyitems = apply_budgets
+pytest_plugins = ["pytester"]  # tests/test_budgets.py runs a small suite of its own
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,11 @@ from __future__ import annotations
 from clients.cluster.ray_node import free_port  # noqa: F401  (tests import it from here)
 
 
-def deploy(name: str, args: dict, base_url: str, options: dict | None = None) -> str:
-    """Deploys an app (`serve.app.build_graph`, with optional per-deployment options) at /<name>;
-    returns its base URL."""
+def deploy(name: str, args: dict, base_url: str, options: dict | None = None,
+           timeout_s: float = 180.0) -> str:
+    """Deploys an app (`serve.app.build_graph`, with optional per-deployment options) at /<name>
+    and waits up to `timeout_s` for it to run; returns its base URL. A fixture that passes more
+    than the default declares it with `budgets.start_budget`."""
     from ray import serve
 
     from serve.app import build_graph
@@ -26,7 +28,7 @@ def deploy(name: str, args: dict, base_url: str, options: dict | None = None) ->
                for name in {*names, *given}}
     app = build_graph(config, options)
     serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
-    _wait_ready(name)
+    _wait_ready(name, timeout_s)
     return f"{base_url}/{name}"
 
 

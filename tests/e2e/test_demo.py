@@ -15,17 +15,23 @@ from pathlib import Path
 import httpx
 import pytest
 
+from budgets import start_budget
 from clients.cluster.serve_process import serve_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The README uses port 8000; a test takes a free port. The first start dequantises the GGUF
+# files (Gemma about 45 s); vLLM engines start in one to three minutes each on 2 busy cores, and
+# three start at once. Stopping takes up to a minute more (serve_run's SIGTERM grace).
+DEMO_START_S = 900.0
+start_budget("demo", DEMO_START_S + 60)
+
+
 @pytest.fixture(scope="module", params=["demo.yaml", "demo-vllm.yaml"])
 def demo(request, tmp_path_factory):
-    # The README uses port 8000; a test takes a free port. The first start dequantises the GGUF
-    # files (Gemma about 45 s); vLLM engines start in about a minute each on 2 busy cores.
     with serve_run(ROOT / "deployments" / request.param, tmp_path_factory.mktemp("demo"),
-                   start_timeout_s=600) as url:
+                   start_timeout_s=DEMO_START_S) as url:
         yield url
 
 

@@ -12,9 +12,12 @@ import pytest
 
 from serve.config import RoleConfig
 from apps import VLLM_TEST
+from budgets import VLLM_START_S, start_budget
 from serve.engines import build_engine
 
 ENGINES = ["hf", "vllm"]
+# The hf engine on the tiny model starts in a second; the budget is vLLM's.
+DRIVERS_START_S = start_budget("drivers", VLLM_START_S)
 
 
 def role_config(path, engine: str, **extra) -> RoleConfig:
@@ -41,7 +44,7 @@ class EngineDriver:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.engine = build_engine(config)
-        self.run(lambda e: e.start(), timeout=300)
+        self.run(lambda e: e.start(), timeout=DRIVERS_START_S)
         self.run(lambda e: e.warm_up())
 
     def run(self, fn, timeout: float = 120):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps import TINY_EFFORT, scripted_role, tiny_roles, vllm_role
+from budgets import VLLM_START_S, start_budget
 from serving import deploy
 
 # A tool call as Qwen2.5 and Qwen3 write it (the Hermes format).
@@ -21,7 +22,8 @@ def mixed(serve_instance, tiny_dirs, both_dir) -> str:
                                           tool_parser="hermes", n_cap=4)
     args["roles"]["reasoning"] = vllm_role(both_dir, reasoning=True, served_model_name="tiny-vllm-r",
                                            reasoning_effort=TINY_EFFORT)
-    return deploy("mixed", args, serve_instance)
+    # Two vLLM engines start side by side.
+    return deploy("mixed", args, serve_instance, timeout_s=start_budget("mixed", 2 * VLLM_START_S))
 
 
 @pytest.fixture(scope="session")
