@@ -186,7 +186,8 @@ class RoleConfig(_Config):
         "name; Qwen2.5 and Qwen3 write hermes). None: requests with `tools` get a 400.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        "auto", description="auto: bfloat16 on GPU, float32 on CPU."
+        "auto", description="auto: bfloat16 on GPU; on CPU, hf float32 and vllm bfloat16 where "
+        "the CPU has AVX-512 BF16 or AMX, else float32. A vLLM role's `engine_kwargs.dtype` wins."
     )
     torch_threads: int | None = Field(
         None, ge=1, description="torch intra-op threads (a fractional-CPU replica gets 1)."

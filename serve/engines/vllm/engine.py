@@ -99,6 +99,7 @@ class VLLMEngine(Engine):
         from vllm.config import StructuredOutputsConfig
 
         kwargs = dict(self.config.vllm.engine_kwargs)
+        kwargs.setdefault("dtype", self._dtype())
         if self.config.reasoning:
             # vLLM must know where the thinking ends to constrain only the answer, and what to
             # force when a thinking budget is spent (ours: serve/engines/reasoning.py).
@@ -112,6 +113,22 @@ class VLLMEngine(Engine):
             kwargs["structured_outputs_config"] = StructuredOutputsConfig(
                 **{"backend": "xgrammar", "disable_any_whitespace": True, **given})
         return kwargs
+
+    def _dtype(self) -> str:
+        """vLLM's `dtype` from the role's, when `engine_kwargs` names none. `auto` on a CPU:
+        bfloat16 where the CPU computes it natively, float32 elsewhere (serve/engines/cpu.py);
+        on a GPU vLLM's own `auto` (the model's dtype, float16 for float32 weights)."""
+        if self.config.dtype != "auto":
+            return self.config.dtype
+        from vllm.platforms import current_platform
+
+        if not current_platform.is_cpu():
+            return "auto"
+        from serve.engines.cpu import auto_cpu_dtype
+
+        dtype = auto_cpu_dtype()
+        logger.info("%s: dtype auto is %s on this CPU", self.model_id, dtype)
+        return dtype
 
     def prepare(self, req: GenerationRequest) -> PreparedRequest:
         return self.prompts.prepare(req)
