@@ -73,3 +73,10 @@ class EngineFailure(TriserveError):
     status = 500
     type = "server_error"
     code = "engine_error"
+
+
+class EngineDead(Unavailable):
+    """The role's engine died in this replica; a replacement replica is on its way (503 with
+    Retry-After, the code of a role with no running replica)."""
+
+    code = "no_replica"

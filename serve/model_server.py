@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import AsyncIterator
 
@@ -18,7 +19,7 @@ from ray import serve
 
 from serve.config import RoleConfig
 from serve.engines import build_engine
-from serve.errors import EngineFailure, TriserveError
+from serve.errors import EngineDead, EngineFailure, TriserveError
 from serve.generation import (Accumulator, Chunk, Completion, GenerationRequest, PreparedRequest,
                               merge_chunks)
 from serve.metrics import RoleMetrics
@@ -28,6 +29,11 @@ logger = logging.getLogger("ray.serve")
 
 
 _END = object()
+# How often the replica asks its engine whether it died (`Engine.dead`, a flag read), and how
+# long a replica whose engine died lives on so that its running streams get their error frames
+# out before the process ends and Serve starts a replacement.
+ENGINE_WATCH_S = 0.25
+DEAD_GRACE_S = 0.5
 
 
 async def coalesced(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
@@ -66,10 +72,19 @@ async def coalesced(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
         await asyncio.gather(task, return_exceptions=True)
 
 
-@serve.deployment(max_ongoing_requests=32, health_check_period_s=10, health_check_timeout_s=30)
+# health_check_period_s 2: the controller finds a replica that ended itself (its engine died)
+# within about 2 s and replaces it at once (a crashed actor needs one failed check, an
+# application failure three in a row).
+@serve.deployment(max_ongoing_requests=32, health_check_period_s=2, health_check_timeout_s=30)
 class ModelServer:
     """One role's replica. `stream` and `generate` are what the ingress calls (through
-    DeploymentHandles); `health` and `stats` answer probes and tests."""
+    DeploymentHandles); `health` and `stats` answer probes and tests.
+
+    When its engine dies (vLLM's engine core process killed, our decode thread ended) the
+    replica knows within `ENGINE_WATCH_S`: its calls get `EngineDead` (503 `no_replica`, with
+    Retry-After) instead of a 500, and after `DEAD_GRACE_S` it ends its own process, so that
+    Serve's next health check (every 2 s) sees a crashed actor and starts a replacement at once,
+    rather than after three failed checks."""
 
     async def __init__(self, role: str, config: dict):
         self.role = role
@@ -85,6 +100,28 @@ class ModelServer:
                     self.config.engine, loaded - started, time.perf_counter() - loaded)
         self.counters = {"running": 0, "finished": 0, "cancelled": 0, "completion_tokens": 0}
         self.metrics = RoleMetrics(role)
+        self.dead: str | None = None
+        self._watch = asyncio.get_running_loop().create_task(self._watch_engine())
+
+    async def _watch_engine(self) -> None:
+        while not self._engine_dead():
+            await asyncio.sleep(ENGINE_WATCH_S)
+
+    def _engine_dead(self) -> bool:
+        """True when the engine died; the first time, the replica's end is scheduled."""
+        if self.dead is None and (reason := self.engine.dead()):
+            self.dead = reason
+            logger.error("%s: %s; this replica ends in %.1f s and Serve starts another",
+                         self.role, reason, DEAD_GRACE_S)
+            # os._exit: nothing of this process can serve again, and a crashed actor is what
+            # Serve's controller replaces without waiting for more failed health checks.
+            asyncio.get_running_loop().call_later(DEAD_GRACE_S, os._exit, 1)
+        return self.dead is not None
+
+    def _refuse_if_dead(self) -> None:
+        if self._engine_dead():
+            raise EngineDead(f"the {self.role} model's engine died ({self.dead}); a new replica "
+                             "is starting, retry later")
 
     async def stream(self, req: GenerationRequest) -> AsyncIterator[Chunk]:
         """Yields an empty chunk (with `prompt_tokens`) as soon as the request is accepted, so a
@@ -103,6 +140,7 @@ class ModelServer:
         return acc.completion(self.engine.model_id, time.perf_counter())
 
     def _prepare(self, req: GenerationRequest) -> PreparedRequest:
+        self._refuse_if_dead()
         # `tools` reach a role only with a tool_parser: serve/openai_routes.py refuses the rest.
         prepared = self.engine.prepare(req)
         prepared.tools = bool(req.tools)
@@ -140,6 +178,7 @@ class ModelServer:
         except TriserveError:
             raise
         except Exception as exc:
+            self._refuse_if_dead()  # the engine died under this request: a 503, not a 500
             logger.error("engine failed on request %s", prepared.request_id, exc_info=exc)
             raise EngineFailure(f"the {self.role} model failed while generating") from None
         finally:
@@ -162,10 +201,12 @@ class ModelServer:
         return {"role": self.role, **self.counters, "engine_running": self.engine.running()}
 
     async def health(self) -> dict:
+        self._refuse_if_dead()
         await self.engine.check_health()
         return {"role": self.role, "model": self.engine.model_id}
 
     async def check_health(self) -> None:
+        self._refuse_if_dead()
         await self.engine.check_health()
 
     def __del__(self):

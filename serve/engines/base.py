@@ -69,6 +69,12 @@ class Engine(ABC):
     async def check_health(self) -> None:
         """Raises when the engine cannot serve; Serve then restarts the replica."""
 
+    def dead(self) -> str | None:
+        """Why the engine can never serve again (its process or decode thread died), else None.
+        Cheap and non-blocking: the replica asks it every `ENGINE_WATCH_S` and after a failed
+        request, and ends itself when it is set (serve/model_server.py)."""
+        return None
+
     def running(self) -> int:
         """Requests the engine holds now (decoding or waiting for a batch row)."""
         return 0

@@ -74,6 +74,7 @@ class ContinuousBatcher:
         self.cond = threading.Condition()
         self.thread: threading.Thread | None = None
         self.stopped = False
+        self.dead: str | None = None  # why the decode thread ended, when it ended unasked
         self._reset()
 
     def _reset(self) -> None:
@@ -131,8 +132,8 @@ class ContinuousBatcher:
                                  forced_end=engine.forced_end)
             rows.append(_Row(ticket, i, req, state, sampler))
         with self.cond:
-            if self.stopped:
-                raise RuntimeError("the engine has shut down")
+            if self.stopped or self.dead:
+                raise RuntimeError(self.dead or "the engine has shut down")
             self.pending.extend(rows)
             if self.thread is None:
                 self.thread = threading.Thread(target=self._loop, name="decode", daemon=True)
@@ -147,6 +148,19 @@ class ContinuousBatcher:
     # ---- the loop ---------------------------------------------------------------------------
 
     def _loop(self) -> None:
+        """The decode thread. A failure inside a step fails that step's requests and the loop
+        goes on; anything that ends the loop itself (an exception outside a step, SystemExit,
+        KeyboardInterrupt) marks the engine dead (`dead`) and fails every caller, so that the
+        replica knows at once (serve/model_server.py)."""
+        try:
+            self._decode_loop()
+        except BaseException as exc:
+            self.dead = f"the decode thread died ({type(exc).__name__}: {exc})"
+            logger.error("%s", self.dead, exc_info=exc)
+            with self.cond:
+                self._fail_all(RuntimeError(self.dead))
+
+    def _decode_loop(self) -> None:
         # OpenMP's thread count is per thread: set it here too, or oneDNN runs this thread's
         # matmuls on OMP_NUM_THREADS (1 in a Ray replica) whatever `torch_threads` says.
         if self.engine.config.torch_threads:
@@ -164,7 +178,7 @@ class ContinuousBatcher:
             try:
                 with torch.inference_mode():
                     self._step(joining)
-            except BaseException as exc:  # every caller of this batch gets the error
+            except Exception as exc:  # every caller of this batch gets the error
                 self._fail(exc, self.rows + joining)
                 self._reset()
 

@@ -153,7 +153,12 @@ class HFEngine(Engine):
         b = self.batcher
         return len(b.rows) + len(b.pending)
 
+    def dead(self) -> str | None:
+        return self.batcher.dead
+
     async def check_health(self) -> None:
+        if self.batcher.dead:
+            raise RuntimeError(self.batcher.dead)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)  # surfaces a broken CUDA context
 

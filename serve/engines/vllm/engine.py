@@ -233,6 +233,12 @@ class VLLMEngine(Engine):
     def running(self) -> int:
         return self.llm.get_num_unfinished_requests()
 
+    def dead(self) -> str | None:
+        llm = getattr(self, "llm", None)
+        # `errored`: vLLM's engine core process died (its client watches the process) or its
+        # output handler failed; every call then raises EngineDeadError.
+        return "vLLM's engine core died" if llm is not None and llm.errored else None
+
     async def check_health(self) -> None:
         await self.llm.check_health()
 
