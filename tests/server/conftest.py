@@ -13,6 +13,10 @@ TOOL_CALL_SCRIPT = ["Let me look.", "<tool_call>", '\n{"name": "get_weather", ',
                     '"arguments": {"city": "Paris", "unit": "celsius"}}', "\n</tool_call>"]
 
 
+# Declared at import, before collection ends (tests/budgets.py): two vLLM engines start side by side.
+MIXED_START_S = start_budget("mixed", 2 * VLLM_START_S)
+
+
 @pytest.fixture(scope="session")
 def mixed(serve_instance, tiny_dirs, both_dir) -> str:
     """Roles on both engines: base on our loop (hf), instruct and reasoning on vLLM; base and
@@ -22,8 +26,7 @@ def mixed(serve_instance, tiny_dirs, both_dir) -> str:
                                           tool_parser="hermes", n_cap=4)
     args["roles"]["reasoning"] = vllm_role(both_dir, reasoning=True, served_model_name="tiny-vllm-r",
                                            reasoning_effort=TINY_EFFORT)
-    # Two vLLM engines start side by side.
-    return deploy("mixed", args, serve_instance, timeout_s=start_budget("mixed", 2 * VLLM_START_S))
+    return deploy("mixed", args, serve_instance, timeout_s=MIXED_START_S)
 
 
 @pytest.fixture(scope="session")
