@@ -1,6 +1,7 @@
 """Servers in processes of their own, for the benchmarks that compare servers: triserve by
-`serve run`, vLLM's OpenAI server, `transformers serve`; and the command-line pieces those
-benchmarks share (`--servers`, `--vllm-env`, `--workdir`).
+`serve run`, vLLM's OpenAI server, `transformers serve`, Ray Serve LLM (`ray.serve.llm`) by
+`serve run`; and the command-line pieces those benchmarks share (`--servers`, `--vllm-env`,
+`--workdir`).
 """
 
 from __future__ import annotations
@@ -222,20 +223,26 @@ def triserve(name: str, roles: dict, workdir: Path, deployments: list | None = N
                 _serve_shutdown(workdir / "serve.log", psutil.Process())
 
 
-def _serve_shutdown(log: Path, me) -> None:
-    """`serve shutdown -y` against the dashboard that this `serve run`'s Ray logged (never a
-    default address: another Ray on this machine would be the one shut down), then up to 60 s
-    for its replicas to end."""
+def _dashboard(log: Path) -> str | None:
+    """The dashboard address that a `serve run`'s Ray logged, or None. Never a default address:
+    another Ray on this machine would be the one reached."""
     import re
 
     text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace")) if log.is_file() else ""
     found = re.search(r"View the dashboard at (?:https?://)?([0-9.]+:[0-9]+)", text)
-    if not found:
+    return f"http://{found[1]}" if found else None
+
+
+def _serve_shutdown(log: Path, me) -> None:
+    """`serve shutdown -y` against the dashboard that this `serve run`'s Ray logged, then up to
+    60 s for its replicas to end."""
+    address = _dashboard(log)
+    if not address:
         print(f"no dashboard address in {log}: skipping serve shutdown", file=sys.stderr)
         return
     exe = Path(sys.executable).with_name("serve")
     try:
-        subprocess.run([str(exe), "shutdown", "-y", "-a", f"http://{found[1]}"], cwd=ROOT,
+        subprocess.run([str(exe), "shutdown", "-y", "-a", address], cwd=ROOT,
                        env={**os.environ, "RAY_AUTH_MODE": "token"}, timeout=60,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
@@ -253,6 +260,102 @@ def _serve_shutdown(log: Path, me) -> None:
         if not replicas:
             return
         time.sleep(1)
+
+
+class ServeRun(ServerProcess):
+    """`serve run` of a Serve config holding one application, `app_name`, for an application
+    without triserve's /healthz: as clients/cluster/serve_process.py's `serve_run` (the config
+    written to `workdir` with a free `http_options.port`, a Ray of its own, token auth, a session
+    of its own stopped by its process group), but ready when that Ray's Serve says the
+    application is RUNNING (every deployment healthy), asked of the dashboard its log names.
+    Log: `workdir/serve.log`."""
+
+    name = "serve run"
+
+    def __init__(self, config: dict, app_name: str, workdir: Path, start_timeout_s: float = 600):
+        import yaml
+
+        from clients.cluster.serve_process import SERVE_ENV
+
+        port = free_port()
+        config = {**config, "http_options": {**config.get("http_options", {}), "port": port}}
+        path = Path(workdir) / f"{app_name}.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        super().__init__([str(Path(sys.executable).with_name("serve")), "run", str(path)], port,
+                         "", env=SERVE_ENV, log=Path(workdir) / "serve.log",
+                         start_timeout_s=start_timeout_s)
+        self.app_name = app_name
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"serve run exited with {self.proc.returncode}"
+                                   + _tail(self.log))
+            if self._status() == "RUNNING":
+                return
+            time.sleep(2)
+        raise TimeoutError(f"{self.app_name} not running after {self.start_timeout_s:.0f} s"
+                           + _tail(self.log))
+
+    def _status(self) -> str | None:
+        """The application's status (None while the dashboard does not answer yet); raises
+        when it failed to deploy."""
+        address = _dashboard(self.log)
+        if not address:
+            return None
+        from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
+
+        try:
+            details = ServeSubmissionClient(address).get_serve_details()
+        except Exception:  # noqa: BLE001  (the dashboard or Serve is still starting)
+            return None
+        app = (details.get("applications") or {}).get(self.app_name) or {}
+        if app.get("status") == "DEPLOY_FAILED":
+            raise RuntimeError(f"{self.app_name} failed to deploy: {app.get('message')}"[:3000])
+        return app.get("status")
+
+
+def ray_llm_config(model_dir: str, dtype: str, kv_cache_gib: int = 2, max_model_len: int = 2048,
+                   model_id: str = "smollm2", env: dict | None = None) -> dict:
+    """A `ray.serve.llm.LLMConfig` (as a dict) for the demo model on the CPU: vLLM's engine
+    arguments as BareVLLM's (`dtype`, `max_model_len`), its environment VLLM_CPU_KVCACHE_SPACE
+    and `env` (the replica's runtime_env: vLLM's engine process inherits it);
+    `accelerator_config` kind cpu (Ray then runs vLLM with its `mp` executor) and one placement
+    bundle of one CPU. The replica actor asks for no CPU of its own: Ray Serve LLM adds it to
+    the first bundle (its default 1 would make that bundle 2 CPUs, and with the ingress more
+    than this 2-core machine has), so the replica and its engine hold one CPU, as
+    triserve-vllm's replica (`num_cpus` 1). Everything else is Ray Serve LLM's default."""
+    return {"model_loading_config": {"model_id": model_id, "model_source": model_dir},
+            "engine_kwargs": {"dtype": dtype, "max_model_len": max_model_len},
+            "accelerator_config": {"kind": "cpu"},
+            "placement_group_config": {"bundles": [{"CPU": 1}]},
+            "deployment_config": {"ray_actor_options": {"num_cpus": 0}},
+            "runtime_env": {"env_vars": {"VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib),
+                                         **(env or {})}}}
+
+
+@contextmanager
+def ray_serve_llm(name: str, llm_config: dict, workdir: Path,
+                  start_timeout_s: float = 600) -> Iterator[str]:
+    """Ray Serve LLM serving `llm_config` (`ray.serve.llm:build_openai_app`, its OpenAI ingress
+    at a quarter CPU, as triserve's) by `serve run` in a Ray of its own (ServeRun); yields the
+    base URL once the application runs. Stopped as `triserve` is."""
+    import psutil
+
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = {"applications": [{
+        "name": name, "route_prefix": "/", "import_path": "ray.serve.llm:build_openai_app",
+        "args": {"llm_configs": [llm_config],
+                 "ingress_deployment_config": {"ray_actor_options": {"num_cpus": 0.25}}}}]}
+    os.environ.setdefault("RAY_worker_niceness", "0")
+    with reaped(name):
+        with ServeRun(config, name, workdir, start_timeout_s) as server:
+            try:
+                yield server.url
+            finally:
+                _serve_shutdown(workdir / "serve.log", psutil.Process())
 
 
 def env_pairs(pairs: list[str] | None) -> dict[str, str]:
