@@ -100,10 +100,23 @@ class RoleStream:
 
     async def next(self) -> Chunk:
         """The next chunk; raises StopAsyncIteration at the end."""
-        chunk = await self.caller._bounded(self.gen.__anext__(), self.deadline, self.gen.cancel,
-                                           watch_lost=not self.accepted)
-        self.accepted = True
-        return chunk
+        if not self.accepted:
+            chunk = await self.caller._bounded(self.gen.__anext__(), self.deadline,
+                                               self.gen.cancel)
+            self.accepted = True
+            return chunk
+        # Once accepted, each chunk is awaited in this task under the deadline alone: no task,
+        # no wait set per chunk (this runs once per chunk on the ingress's loop).
+        try:
+            async with asyncio.timeout(self.deadline - time.monotonic()):
+                return await self.gen.__anext__()
+        except StopAsyncIteration:
+            raise
+        except TimeoutError:
+            self.gen.cancel()
+            raise self.caller._timeout() from None
+        except Exception as exc:
+            raise classify(exc) from None
 
     async def __aiter__(self) -> AsyncIterator[Chunk]:
         try:

@@ -262,9 +262,9 @@ async def _relay(streams: list[RoleStream], frames, rid: str) -> AsyncIterator[s
         except Exception as exc:
             await queue.put((index, exc))
 
-    for i in range(len(streams)):
-        for frame in frames.opening(i):
-            yield sse(frame)
+    # A choice's opening frame (chat: the role) goes out with its first text, as vLLM's server
+    # sends it: clients and benchmarks (vllm bench serve) take the first frame as the first token.
+    opened: set[int] = set()
     tasks = [asyncio.create_task(pump(i, s)) for i, s in enumerate(streams)]
     try:
         open_ = len(streams)
@@ -277,7 +277,11 @@ async def _relay(streams: list[RoleStream], frames, rid: str) -> AsyncIterator[s
                 yield sse(ErrorResponse(error=error_info(err, rid)))
                 break
             else:
-                for frame in frames.of(index, item):
+                out = frames.of(index, item)
+                if out and index not in opened:
+                    opened.add(index)
+                    out = frames.opening(index) + out
+                for frame in out:
                     yield sse(frame)
         else:
             if frames.include_usage:

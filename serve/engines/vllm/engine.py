@@ -67,6 +67,7 @@ class VLLMEngine(Engine):
         path = await asyncio.to_thread(safetensors_dir, self.config.model)
         try:
             from vllm.engine.arg_utils import AsyncEngineArgs
+            from vllm.usage.usage_lib import UsageContext
             from vllm.v1.engine.async_llm import AsyncLLM
         except ImportError as exc:
             raise RuntimeError(
@@ -74,7 +75,11 @@ class VLLMEngine(Engine):
             ) from exc
         args = AsyncEngineArgs(model=path, tokenizer=path, served_model_name=[self.model_id],
                                **self._engine_kwargs())
-        self.llm = AsyncLLM.from_engine_args(args, stat_loggers=_ray_stat_loggers())
+        # The API server's usage context, as `vllm serve` and Ray Serve LLM build theirs: vLLM
+        # picks its scheduler defaults (max_num_batched_tokens, max_num_seqs) by this context,
+        # and the library's default (ENGINE_CONTEXT) is none of the tuned ones.
+        self.llm = AsyncLLM.from_engine_args(args, usage_context=UsageContext.OPENAI_API_SERVER,
+                                             stat_loggers=_ray_stat_loggers())
         self.tokenizer = await asyncio.to_thread(AutoTokenizer.from_pretrained, path)
         context = self.llm.model_config.max_model_len
         vocab = self.llm.model_config.get_vocab_size()
