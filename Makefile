@@ -8,6 +8,11 @@ BIN := $(VENV)/bin
 # so that `serve status` / `serve shutdown` in another shell find the token `serve run` wrote.
 export RAY_AUTH_MODE ?= token
 export TOKENIZERS_PARALLELISM ?= false
+# Ray Serve's fast paths (deployments/ray.env says which, why and at what cost): in the
+# environment of `serve run`, because Ray reads them when each of its processes starts. A value
+# already in the environment wins (`RAY_SERVE_THROUGHPUT_OPTIMIZED=0 make demo`).
+RAY_ENV_KEYS := $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' deployments/ray.env)
+$(foreach k,$(RAY_ENV_KEYS),$(eval export $(k) ?= $(shell sed -n 's/^$(k)=//p' deployments/ray.env)))
 
 .PHONY: install demo demo-vllm test browser
 

@@ -268,6 +268,8 @@ class ServeRun(ServerProcess):
     written to `workdir` with a free `http_options.port`, a Ray of its own, token auth, a session
     of its own stopped by its process group), but ready when that Ray's Serve says the
     application is RUNNING (every deployment healthy), asked of the dashboard its log names.
+    Ray Serve's flags as triserve's (deployments/ray.env, where the environment sets none), so
+    that both Ray applications run on the same Ray settings.
     Log: `workdir/serve.log`."""
 
     name = "serve run"
@@ -275,6 +277,7 @@ class ServeRun(ServerProcess):
     def __init__(self, config: dict, app_name: str, workdir: Path, start_timeout_s: float = 600):
         import yaml
 
+        from clients.cluster.ray_env import with_ray_env
         from clients.cluster.serve_process import SERVE_ENV
 
         port = free_port()
@@ -282,7 +285,7 @@ class ServeRun(ServerProcess):
         path = Path(workdir) / f"{app_name}.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         super().__init__([str(Path(sys.executable).with_name("serve")), "run", str(path)], port,
-                         "", env=SERVE_ENV, log=Path(workdir) / "serve.log",
+                         "", env={**with_ray_env(), **SERVE_ENV}, log=Path(workdir) / "serve.log",
                          start_timeout_s=start_timeout_s)
         self.app_name = app_name
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import AsyncIterator
 
 from ray import serve
@@ -101,6 +102,7 @@ class ModelServer:
         self.counters = {"running": 0, "finished": 0, "cancelled": 0, "completion_tokens": 0}
         self.metrics = RoleMetrics(role)
         self.dead: str | None = None
+        self.tokenizing = ThreadPoolExecutor(1, thread_name_prefix=f"{role}-tokenize")
         self._watch = asyncio.get_running_loop().create_task(self._watch_engine())
 
     async def _watch_engine(self) -> None:
@@ -127,7 +129,7 @@ class ModelServer:
         """Yields an empty chunk (with `prompt_tokens`) as soon as the request is accepted, so a
         caller learns of a refusal before it commits to a streaming response; then the text,
         chunks that queued up while the caller was busy merged into one (`coalesced`)."""
-        prepared = self._prepare(req)
+        prepared = await self._prepare(req)
         yield Chunk(prompt_tokens=len(prepared.prompt_ids))
         async for chunk in coalesced(self._run(prepared)):
             yield chunk
@@ -135,14 +137,19 @@ class ModelServer:
     async def generate(self, req: GenerationRequest) -> Completion:
         """The whole generation at once."""
         acc = Accumulator(time.perf_counter())
-        async for chunk in self._run(self._prepare(req)):
+        async for chunk in self._run(await self._prepare(req)):
             acc.add(chunk, time.perf_counter())
         return acc.completion(self.engine.model_id, time.perf_counter())
 
-    def _prepare(self, req: GenerationRequest) -> PreparedRequest:
+    async def _prepare(self, req: GenerationRequest) -> PreparedRequest:
+        """The request rendered and tokenized, on the replica's one tokenizer thread: the
+        replica's event loop runs Serve's router and every stream's chunks, and a long prompt
+        takes tens of milliseconds (8,000 words: about 60 ms); one thread keeps the calls into
+        the tokenizer one at a time."""
         self._refuse_if_dead()
         # `tools` reach a role only with a tool_parser: serve/openai_routes.py refuses the rest.
-        prepared = self.engine.prepare(req)
+        loop = asyncio.get_running_loop()
+        prepared = await loop.run_in_executor(self.tokenizing, self.engine.prepare, req)
         prepared.tools = bool(req.tools)
         return prepared
 

@@ -10,6 +10,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tiny_models, serving helpers
 
+from clients.cluster.ray_env import ray_env  # noqa: E402
+
+# Ray Serve's fast paths, as every user gets them (deployments/ray.env), before Ray is imported:
+# Ray reads them once per process.
+for _key, _value in ray_env().items():
+    os.environ.setdefault(_key, _value)
+
 from budgets import apply_budgets  # noqa: E402
 from serving import deploy, free_port  # noqa: E402
 from tiny_models import build_model  # noqa: E402

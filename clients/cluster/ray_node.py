@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clients.cluster.ray_env import with_ray_env
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Every per-node port gets a free one: several nodes share this machine, and so may other Rays.
 _PORT_FLAGS = ("--node-manager-port", "--object-manager-port", "--metrics-export-port",
@@ -154,7 +156,7 @@ def ray_bin() -> str:
 
 def node_env() -> dict:
     # Our nodes must never attach to another Ray found through the environment.
-    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_NAMESPACE")}
+    env = {k: v for k, v in with_ray_env().items() if k not in ("RAY_ADDRESS", "RAY_NAMESPACE")}
     env.setdefault("RAY_AUTH_MODE", "token")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))

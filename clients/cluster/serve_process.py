@@ -1,7 +1,8 @@
 """`serve run` of a Serve config in a process of its own, on a free port, stopped by its pid.
 
 The config is copied with its `http_options.port` set to a free one, and served by `serve run`
-in a Ray of its own (`RAY_ADDRESS=local`, token auth as everywhere in this project), in a session
+in a Ray of its own (`RAY_ADDRESS=local`, token auth as everywhere in this project, Ray Serve's
+fast paths from deployments/ray.env: clients/cluster/ray_env.py), in a session
 of its own: `serve run` ignores SIGINT when not on a terminal, so it is stopped with SIGTERM to its
 process group (its Ray lives there too), then SIGKILL.
 
@@ -25,6 +26,7 @@ from typing import Iterator
 import httpx
 import yaml
 
+from clients.cluster.ray_env import with_ray_env
 from clients.cluster.ray_node import PROJECT_ROOT, free_port
 
 SERVE_ENV = {"RAY_ADDRESS": "local", "RAY_AUTH_MODE": "token", "TOKENIZERS_PARALLELISM": "false"}
@@ -42,7 +44,7 @@ def serve_run(config: Path, workdir: Path, start_timeout_s: float = 600) -> Iter
     log_path = workdir / "serve.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([Path(sys.executable).parent / "serve", "run", str(copy)],
-                                cwd=PROJECT_ROOT, env={**os.environ, **SERVE_ENV},
+                                cwd=PROJECT_ROOT, env={**with_ray_env(), **SERVE_ENV},
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         try:

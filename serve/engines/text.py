@@ -11,15 +11,29 @@ from serve.engines.reasoning import ReasoningParser
 
 
 class IncrementalDetokenizer:
-    """Turns ids into text deltas without splitting a multi-byte character (TGI's method)."""
+    """Turns ids into text deltas without splitting a multi-byte character.
+
+    With a fast tokenizer (transformers' `backend_tokenizer`): the `tokenizers` library's
+    `DecodeStream` (what vLLM's fast detokenizer uses), one step in Rust per token. Otherwise
+    TGI's method: two decodes of a short window per token (the text before and after the new
+    id; a delta ending in U+FFFD is held back until its character is whole)."""
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
+        self.backend = getattr(tokenizer, "backend_tokenizer", None)
+        self.stream = None
+        if self.backend is not None:
+            from tokenizers.decoders import DecodeStream
+
+            self.stream = DecodeStream(skip_special_tokens=True)
         self.ids: list[int] = []
         self.prefix_offset = 0
         self.read_offset = 0
 
     def add(self, token_id: int) -> str:
+        """The text `token_id` completes ("" while a character is still partial)."""
+        if self.stream is not None:
+            return self.stream.step(self.backend, token_id) or ""
         self.ids.append(token_id)
         decode = self.tokenizer.decode
         prefix = decode(self.ids[self.prefix_offset : self.read_offset], skip_special_tokens=True)

@@ -28,11 +28,26 @@ DEMO_START_S = 900.0
 start_budget("demo", DEMO_START_S + 60)
 
 
+LOGS: dict[str, Path] = {}  # a demo's URL → its serve run's log
+
+
 @pytest.fixture(scope="module", params=["demo.yaml", "demo-vllm.yaml"])
 def demo(request, tmp_path_factory):
-    with serve_run(ROOT / "deployments" / request.param, tmp_path_factory.mktemp("demo"),
+    workdir = tmp_path_factory.mktemp("demo")
+    with serve_run(ROOT / "deployments" / request.param, workdir,
                    start_timeout_s=DEMO_START_S) as url:
+        LOGS[url] = workdir / "serve.log"
         yield url
+
+
+def test_the_demo_runs_on_ray_serves_fast_paths(demo):
+    """deployments/ray.env reached Ray's processes: Serve's controller says which fast paths it
+    runs (Ray logs this at start), and the demo answered through them (the fixture's /healthz)."""
+    log = LOGS[demo].read_text(errors="replace")
+    assert "Throughput optimized Ray Serve enabled" in log
+    assert "Direct ingress enabled" in log
+    assert "User code running in main thread" in log
+    assert "gRPC communication enabled" not in log  # deployments/ray.env turns it off
 
 
 def test_readme_curl_compares_three_roles_on_the_real_model(demo):
