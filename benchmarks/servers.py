@@ -20,7 +20,7 @@ prompts are ones that draw long answers and the tokens are those actually receiv
 servers' `usage`); tokens/s = completion tokens ÷ the level's wall time; TTFT = the first frame
 with text. `--load-generator vllm` measures the same load with `vllm bench serve` instead
 (benchmarks/vllm_bench.py says how it is made alike, and where it is not: its TTFT and TPOT
-are not comparable between triserve or transformers serve and the vLLM servers); `both` runs
+for transformers serve are not comparable with the others); `both` runs
 ours, then vllm bench, at each level on the same server.
 Each row says its `generator`. Printed: one JSON line per server × generator × level, the whole
 result as a `JSON {...}` line (as every benchmark here), then per generator markdown tables of
@@ -59,7 +59,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Iterator
 
-from common import (chat_level, converted_smollm2, report, smollm2_role, vllm_role)
+from common import (chat_level, converted_smollm2, median, report, smollm2_role, vllm_role)
 from processes import (BareVLLM, PeerServer, ray_llm_config, ray_serve_llm, reaped,
                        servers_and_workdir, triserve)
 from vllm_bench import bench_level
@@ -113,6 +113,7 @@ def measure(server: str, args, workdir: Path, rows: list[dict], failed: dict) ->
     as each ends; a vllm bench level that fails goes to `failed` and the rest go on), stops it;
     returns the seconds it took to become ready."""
     began = time.monotonic()
+    workdir.mkdir(parents=True, exist_ok=True)
     with reaped(server), start(server, args, workdir) as (url, model):
         ready_s = time.monotonic() - began
         print(f"# {server} ready in {ready_s:.0f} s at {url}", flush=True)
@@ -140,24 +141,33 @@ def measure(server: str, args, workdir: Path, rows: list[dict], failed: dict) ->
     return ready_s
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return f"{a / b:.2f}×" if a and b else "—"
-
-
 def markdown(rows: list[dict], servers: list[str], levels: list[int]) -> str:
     """Per generator: tokens/s per server and level with the triserve-vLLM ratios, then median
-    TTFT (and, for vllm bench, median TPOT)."""
-    at = {(r["generator"], r["server"], r["concurrency"]): r for r in rows}
+    TTFT (and, for vllm bench, median TPOT). With several runs every cell is the median over
+    the runs, and each ratio the median of the runs' own ratios (each run's servers measured
+    one after another, so a ratio compares neighbours in time)."""
+    runs = sorted({r.get("run", 1) for r in rows})
+    at = {(r["generator"], r["server"], r["concurrency"], r.get("run", 1)): r for r in rows}
     sep = "|---|" + "---|" * len(levels)
-    out = []
+    out = [f"Medians of {len(runs)} runs." if len(runs) > 1 else "One run.", ""]
     for gen, name in GENERATORS.items():
-        mine = [s for s in servers if any((gen, s, c) in at for c in levels)]
+        mine = [s for s in servers if any((gen, s, c, k) in at for c in levels for k in runs)]
         if not mine:
             continue
 
+        def values(s: str, c: int, key: str) -> list[float]:
+            return [at[(gen, s, c, k)][key] for k in runs
+                    if (gen, s, c, k) in at and at[(gen, s, c, k)][key] is not None]
+
         def value(s: str, c: int, key: str):
-            r = at.get((gen, s, c))
-            return r[key] if r else None
+            v = values(s, c, key)
+            return median(v) if v else None
+
+        def ratio(a: str, b: str, c: int) -> str:
+            per_run = [at[(gen, a, c, k)]["tok_s"] / at[(gen, b, c, k)]["tok_s"] for k in runs
+                       if (gen, a, c, k) in at and (gen, b, c, k) in at
+                       and at[(gen, b, c, k)]["tok_s"]]
+            return f"{median(per_run):.2f}×" if per_run else "—"
 
         def table(key: str, title: str, fmt: str) -> list[str]:
             return [f"| server ({name}) | " + " | ".join(f"c={c} {title}" for c in levels) + " |",
@@ -169,8 +179,10 @@ def markdown(rows: list[dict], servers: list[str], levels: list[int]) -> str:
         for other in ("bare-vllm", "ray-serve-llm", "transformers-serve"):
             if other in mine and "triserve-vllm" in mine:
                 out.append(f"| triserve vLLM ÷ {LABELS[other]} | " + " | ".join(
-                    _ratio(value("triserve-vllm", c, "tok_s"), value(other, c, "tok_s"))
-                    for c in levels) + " |")
+                    ratio("triserve-vllm", other, c) for c in levels) + " |")
+        if "triserve-hf" in mine and "transformers-serve" in mine:
+            out.append(f"| triserve hf ÷ {LABELS['transformers-serve']} | " + " | ".join(
+                ratio("triserve-hf", "transformers-serve", c) for c in levels) + " |")
         out += [""] + table("ttft_p50_s", "TTFT p50 (s)", ".3f")
         if gen == "vllm":
             out += [""] + table("tpot_p50_s", "TPOT p50 (s)", ".4f")
@@ -194,6 +206,9 @@ def main() -> None:
                     help="more environment for the three vLLMs, e.g. "
                     "VLLM_CPU_NUM_OF_RESERVED_CPU=0 "
                     "(vLLM keeps one of 2 cores for its front end by default)")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="start and measure every server this many times, one after another "
+                    "(tables: medians; ratios: the median of each run's ratio)")
     ap.add_argument("--workdir", default=None, help="servers' logs and configs (default: a temp dir)")
     args = ap.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
@@ -202,12 +217,17 @@ def main() -> None:
     converted_smollm2()  # convert once, before any server races to
 
     rows, failed, ready = [], {}, {}
-    for server in servers:
-        try:
-            ready[server] = measure(server, args, workdir, rows, failed)
-        except Exception as exc:  # noqa: BLE001  (one server's failure must not lose the others)
-            failed[server] = f"{type(exc).__name__}: {exc}"[-3000:]
-            print(json.dumps({"server": server, "error": failed[server]}), flush=True)
+    for run in range(1, args.runs + 1):
+        for server in servers:
+            mine: list[dict] = []
+            try:
+                ready[f"{server} run {run}"] = measure(server, args, workdir / f"run{run}", mine,
+                                                       failed)
+            except Exception as exc:  # noqa: BLE001  (one server's failure must not lose the others)
+                failed[f"{server} run {run}"] = f"{type(exc).__name__}: {exc}"[-3000:]
+                print(json.dumps({"server": server, "run": run,
+                                  "error": failed[f"{server} run {run}"]}), flush=True)
+            rows += [{**r, "run": run} for r in mine]
 
     extra = {"setting": {**vars(args), "workdir": str(workdir)}, "vllm": version("vllm-cpu"),
              "ready_s": {k: round(v, 1) for k, v in ready.items()}, "failed": failed}

@@ -16,12 +16,12 @@ which vllm bench sends as `max_completion_tokens`, and the same as `max_tokens` 
 no `--ignore-eos` (triserve has none, so the tokens counted are those the servers report in
 `usage`, as ours); its ready check sends the first request once, unmeasured, as our warm-up.
 
-Not alike, and why the figures stay in their own rows: vllm bench's TTFT is the first frame
-with `choices`. vLLM (and Ray Serve LLM) send their first frame (the assistant role) with the
-first token; triserve and `transformers serve` send it when the stream opens, before the prompt
-is computed, so their TTFT from vllm bench is the time to open the stream (milliseconds), and
-their TPOT ((latency - TTFT) / (tokens - 1)) carries the prompt's time. Our TTFT is the first
-frame with text for every server. Output tokens/s (tokens ÷ the level's wall time) is alike.
+Not alike, and why: vllm bench's TTFT is the first frame with `choices`. vLLM, Ray Serve LLM and
+triserve (since 2026-12-02) send their first frame (the assistant role) with the first token;
+`transformers serve` sends it when the stream opens, before the prompt is computed, so its TTFT
+from vllm bench is the time to open the stream (milliseconds), and its TPOT ((latency - TTFT) /
+(tokens - 1)) carries the prompt's time. Our TTFT is the first frame with text for every server.
+Output tokens/s (tokens ÷ the level's wall time) is alike.
 """
 
 from __future__ import annotations

@@ -47,3 +47,17 @@ def _wait_ready(name: str, timeout_s: float = 180.0) -> None:
             raise RuntimeError(f"app {name} failed to deploy: {app.message}")
         time.sleep(0.25)
     raise TimeoutError(f"app {name} not running after {timeout_s} s")
+
+
+def driver_handle(deployment: str, app_name: str):
+    """A DeploymentHandle for this (synchronous) test process: `handle.method.remote().result()`.
+
+    Under Ray Serve's throughput-optimized mode (deployments/ray.env) a handle's router runs on
+    the caller's event loop, and a caller with none gets "No event loop running"; a script that
+    calls handles outside asyncio asks for the router's own loop, as here (`_init` is the
+    handle's documented way to set init options before its first call)."""
+    from ray import serve
+
+    handle = serve.get_deployment_handle(deployment, app_name=app_name)
+    handle._init(_run_router_in_separate_loop=True)
+    return handle

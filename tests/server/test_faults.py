@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import ray
-from serving import deploy
+from serving import deploy, driver_handle
 from ray import serve
 
 from apps import scripted_role
@@ -131,7 +131,7 @@ def test_unhealthy_engine_is_restarted_by_serves_health_check(faults):
 
 def test_client_that_disconnects_mid_stream_cancels_its_generation(faults):
     url, _ = faults
-    handle = serve.get_deployment_handle("Instruct", app_name="faults")
+    handle = driver_handle("Instruct", "faults")
     before = handle.stats.remote().result()
     chat = {"model": "instruct", "messages": [{"role": "user", "content": "hi"}], "stream": True}
     with httpx.Client(timeout=30) as client:

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 from openai import OpenAI
-from ray import serve
+from serving import driver_handle
 
 from serve.protocol import CompareResponse, HealthResponse
 from test_http_api import events, post
@@ -82,7 +82,7 @@ def test_a_prompt_over_the_context_is_a_400_naming_it(mixed):
 
 
 def test_a_client_that_disconnects_aborts_its_vllm_request(mixed):
-    handle = serve.get_deployment_handle("Instruct", app_name="mixed")
+    handle = driver_handle("Instruct", "mixed")
     before = handle.stats.remote().result()
     body = {"model": "instruct", "prompt": "hello", "max_tokens": 250, "stream": True}
     with httpx.stream("POST", f"{mixed}/v1/completions", json=body, timeout=60) as r:
