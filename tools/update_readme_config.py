@@ -9,10 +9,17 @@ from tools.config_reference import table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
-lines = README.read_text().split("\n")
-start = lines.index("| field | default | meaning |")
-end = start
-while end < len(lines) and lines[end].startswith("|"):
-    end += 1
-lines[start:end] = table().split("\n")
-README.write_text("\n".join(lines))
+
+def main() -> None:
+    """Put the generated table in place of the one in README.md."""
+    lines = README.read_text().split("\n")
+    start = lines.index("| field | default | meaning |")
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    lines[start:end] = table().split("\n")
+    README.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

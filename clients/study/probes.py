@@ -21,6 +21,8 @@ class Probe(BaseModel):
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Short name, used in reports.")
     title: str = Field(description="One line for the report.")
+    label: str | None = Field(
+        None, description="A few words for the comparison page's probe button (default: title).")
     prompt: str = Field(min_length=1, description="Sent to every role; may hold {{input}}.")
     input: str | None = Field(None, description="Text put in place of {{input}}.")
     system: str | None = Field(None, description="A system prompt (default: each role's own).")
@@ -39,6 +41,11 @@ class Probe(BaseModel):
     @property
     def text(self) -> str:
         return self.prompt.replace("{{input}}", self.input or "")
+
+    @property
+    def button(self) -> dict[str, str]:
+        """The page's probe button: {"id", "label", "prompt"} (the prompt as sent, input filled)."""
+        return {"id": self.id, "label": self.label or self.title, "prompt": self.text}
 
     @property
     def instruction(self) -> str:

@@ -11,7 +11,6 @@ import { downloadComparison } from "./export.js";
 import { fillForm, readForm, requestBody } from "./form.js";
 import { Leaderboard } from "./leaderboard.js";
 import { fromFragment, shareLink } from "./permalink.js";
-import { PROBES } from "./probes.js";
 import { DONE, compareEvents } from "./sse.js";
 import { VotePanel } from "./vote.js";
 
@@ -270,9 +269,12 @@ function openLink() {
 
 // ---- wiring --------------------------------------------------------------------------------------
 
-function renderProbes() {
+// The study's five probes (clients/study/probes.yaml, copied by tools/update_probes.py).
+async function renderProbes() {
   const holder = $("probe-buttons");
-  for (const probe of PROBES) {
+  const response = await fetch(new URL("probes.json", import.meta.url));
+  if (!response.ok) return;  // the page works without its buttons
+  for (const probe of await response.json()) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "probe";
@@ -322,6 +324,6 @@ blindBox.checked = blindStored();
 blindBox.addEventListener("change", () => rememberBlind(blindBox.checked));
 window.addEventListener("hashchange", openLink);
 
-renderProbes();
+renderProbes().catch(() => {});  // no buttons, rather than an error, if the file is missing
 openLink();
 reloadRoles();

@@ -13,8 +13,9 @@ from serve.protocol import RoleResult
 FRUIT = "苹果、香蕉、橘子、胡萝卜"
 DECIMAL = "9.11和9.8哪个更大？"
 VAGUE = "帮我整理一下那个东西，明天要用。"
-PLAN = "我三个月后要考英语四级（CET-4），请帮我制定一个按周安排的备考计划。"
-SUMMARY = "请用一句话总结下面这段话，回答必须以“结论：”开头。\n\n"  # the input left out
+PROBES = {p.id: p for p in load_probes()}
+PLAN = PROBES["cet4-plan"].text
+SUMMARY = PROBES["summary-prefix"].instruction  # the input left out
 
 CONTINUING = [  # (prompt, answer, cue)
     (FRUIT, "、果干、金罗、葡萄干、核桃仁", "joins"),            # issue 14, the list carried on
@@ -43,7 +44,7 @@ ANSWERING = [
     (DECIMAL, "比较小数部分：0.11 < 0.8，所以9.11小于9.8。"),
     (VAGUE, "好的，请问你说的“那个东西”具体是指什么？"),
     (PLAN, "以下是一个为期三个月的英语四级备考计划：\n第1周：词汇\n第2周：听力"),
-    (SUMMARY, "结论：模型压缩、量化和开源社区的发展正在降低大模型的使用门槛。"),
+    (SUMMARY, "结论：人工智能的发展靠数据、算法和算力三者共同支撑。"),
     (DECIMAL, ""),
     (DECIMAL, "的确，9.8更大。"),
     (VAGUE, "或许你指的是昨天的文件？"),

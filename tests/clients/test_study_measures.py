@@ -44,13 +44,15 @@ SOURCE = PROBES["summary-prefix"].input
 
 
 @pytest.mark.parametrize("answer,expected", [
-    ("结论：模型压缩、量化与开源正在降低大模型的使用门槛。", [True, True, True]),
-    ("  结论：模型压缩和开源让中小企业也能用上大模型", [True, True, True]),
-    ("结论:模型压缩和开源让中小企业也能用上大模型。", [False, True, True]),  # ASCII colon
-    ("**结论：**大模型门槛正在降低。", [False, True, True]),
-    ("结论：深度学习进步很快。但是成本很高。", [True, False, True]),  # two sentences
-    ("总之，大模型的门槛正在降低。", [False, True, True]),
-    ("结论：" + SOURCE, [True, False, False]),  # the input copied back
+    ("结论：人工智能靠数据、算法和算力三者共同支撑。", [True, True, True]),
+    ("  结论：数据、算法和算力是人工智能发展的三大支柱", [True, True, True]),
+    ("结论:数据、算法和算力是人工智能发展的三大支柱。", [False, True, True]),  # ASCII colon
+    ("**结论：**人工智能依赖三大支柱。", [False, True, True]),
+    ("结论：人工智能依赖数据。但是算力也很重要。", [True, False, True]),  # two sentences
+    ("总之，人工智能依赖数据、算法和算力。", [False, True, True]),
+    # The input copied back: one sentence (the passage is one), so only the copy check fails.
+    ("结论：" + SOURCE, [True, True, False]),
+    ("结论：" + SOURCE + "这很重要。", [True, False, False]),
 ])
 def test_summary_prefix_check(answer, expected):
     assert verdicts("summary-prefix", answer) == expected

@@ -16,7 +16,9 @@ from browser_fixtures import chromium, context, page  # noqa: F401  (fixtures)
 from playwright.sync_api import expect
 
 from apps import scripted_role
+from clients.study import load_probes
 from serve.protocol import CompareResponse
+from tools.update_probes import PAGE_PROBES, page_probes
 
 PROMPT = "9.11和9.8哪个更大？"
 
@@ -106,7 +108,16 @@ def test_a_probe_is_one_click_away(tiny_app, page):
     page.get_by_role("button", name="9.11 vs 9.8").click()
     expect(page.get_by_label("Prompt", exact=True)).to_have_value(PROMPT)
     expect(column(page, "reasoning")).to_have_attribute("data-state", "done", timeout=30_000)
-    expect(page.get_by_role("group", name="The study's probes:").get_by_role("button")).to_have_count(5)
+    buttons = page.get_by_role("group", name="The study's probes:").get_by_role("button")
+    expect(buttons).to_have_count(5)
+    # Each button sends exactly the study's prompt (clients/study/probes.yaml), line breaks kept.
+    study = [(p.label, p.text) for p in load_probes()]
+    assert [(b.text_content(), b.get_attribute("title")) for b in buttons.all()] == study
+
+
+def test_the_page_probes_file_is_made_from_the_study_file():
+    assert PAGE_PROBES.read_text(encoding="utf-8") == page_probes(), (
+        "serve/static/probes.json is stale: run .venv/bin/python -m tools.update_probes")
 
 
 # Real networks split frames anywhere, even inside a UTF-8 character or a \r\n: chunks of 1 to 7
