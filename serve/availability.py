@@ -79,10 +79,10 @@ class ReplicaWatch:
             await self.refresh()
             await asyncio.sleep(self.poll_s)
 
-    async def refresh(self, since: float | None = None) -> None:
-        """Waits for a poll that started at or after `since` (default: any new poll). Polls run
-        one at a time and at most every 0.2 s, however many requests ask."""
-        since = time.monotonic() if since is None else since
+    async def refresh(self) -> None:
+        """Waits for a poll that started from now on. Polls run one at a time and at most every
+        0.2 s, however many requests ask."""
+        since = time.monotonic()
         while self._polled_at < since:
             if self._poll is None or self._poll.done():
                 self._poll = asyncio.get_running_loop().create_task(self._poll_once())
@@ -140,8 +140,3 @@ class ReplicaWatch:
         """Set when the role, up now, loses its last running replica."""
         return self._lost[role]
 
-    def stop(self) -> None:
-        """Stops polling."""
-        for task in (self._task, self._poll):
-            if task is not None:
-                task.cancel()

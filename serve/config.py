@@ -12,7 +12,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from serve import params
-from serve.protocol import ROLES
 
 
 # Validation context key: check vLLM engine argument names against vLLM's own (`build_app` sets
@@ -296,4 +295,4 @@ class AppConfig(_Config):
         return self.deployment_names.get(role) or role.capitalize()
 
 
-__all__ = ["AppConfig", "RoleConfig", "ModelSourceConfig", "SamplingDefaults", "ROLES"]
+__all__ = ["AppConfig", "RoleConfig", "ModelSourceConfig", "SamplingDefaults"]

@@ -8,16 +8,12 @@ serve/params.py. Unknown fields are rejected (400 with `param`), as the OpenAI A
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from serve import params
-
-ROLES = ("base", "instruct", "reasoning")
-
 
 class _Strict(BaseModel):
     """Request bodies: unknown fields are an error (400 naming the field)."""

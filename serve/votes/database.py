@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -96,10 +96,6 @@ class VoteDatabase:
             rows = session.scalars(select(Vote).where(Vote.id > after_id)
                                    .order_by(Vote.id).limit(limit)).all()
             return [record(row).model_dump(mode="json") for row in rows]
-
-    def count(self) -> int:
-        with Session(self.engine) as session:
-            return session.scalar(select(func.count()).select_from(Vote)) or 0
 
     def close(self) -> None:
         self.engine.dispose()
