@@ -20,9 +20,9 @@ from serve.protocol import (
     GenerationParams,
     Message,
     ResponseFormat,
+    StrictBody,
     Usage,
-    _Strict,
-    _Wire,
+    WireBody,
     has_user,
 )
 
@@ -31,12 +31,12 @@ MAX_N = 128  # a wire bound; a role's `n_cap` is usually lower
 Effort = Literal["minimal", "low", "medium", "high"]
 
 
-class StreamOptions(_Strict):
+class StreamOptions(StrictBody):
     include_usage: bool = False
     continuous_usage_stats: bool = False  # vLLM's; accepted, usage comes at the end
 
 
-class _OpenAIRequest(_Strict):
+class _OpenAIRequest(StrictBody):
     """What both routes take."""
 
     model: str
@@ -89,23 +89,23 @@ class _OpenAIRequest(_Strict):
         )
 
 
-class FunctionDefinition(_Strict):
+class FunctionDefinition(StrictBody):
     name: str = Field(min_length=1, max_length=64)
     description: str | None = None
     parameters: dict | None = None
     strict: bool | None = None
 
 
-class ToolDefinition(_Strict):
+class ToolDefinition(StrictBody):
     type: Literal["function"]
     function: FunctionDefinition
 
 
-class NamedFunction(_Strict):
+class NamedFunction(StrictBody):
     name: str
 
 
-class NamedToolChoice(_Strict):
+class NamedToolChoice(StrictBody):
     type: Literal["function"]
     function: NamedFunction
 
@@ -208,7 +208,7 @@ class CompletionRequest(_OpenAIRequest):
 # ---- responses ----------------------------------------------------------------------------
 
 
-class TopLogprob(_Wire):
+class TopLogprob(WireBody):
     token: str
     logprob: float
     bytes: list[int] | None = None
@@ -218,22 +218,22 @@ class ChatTokenLogprob(TopLogprob):
     top_logprobs: list[TopLogprob] = Field(default_factory=list)
 
 
-class ChatLogprobs(_Wire):
+class ChatLogprobs(WireBody):
     content: list[ChatTokenLogprob] | None = None
 
 
-class ToolCallFunction(_Wire):
+class ToolCallFunction(WireBody):
     name: str | None = None
     arguments: str | None = None
 
 
-class ToolCallOut(_Wire):
+class ToolCallOut(WireBody):
     id: str
     type: Literal["function"] = "function"
     function: ToolCallFunction
 
 
-class ChatMessageOut(_Wire):
+class ChatMessageOut(WireBody):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     reasoning_content: str | None = None
@@ -242,14 +242,14 @@ class ChatMessageOut(_Wire):
     refusal: str | None = None
 
 
-class ChatChoice(_Wire):
+class ChatChoice(WireBody):
     index: int = 0
     message: ChatMessageOut
     finish_reason: FinishReason | None
     logprobs: ChatLogprobs | None = None
 
 
-class ChatCompletionResponse(_Wire):
+class ChatCompletionResponse(WireBody):
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int = Field(default_factory=lambda: int(time.time()))
@@ -259,14 +259,14 @@ class ChatCompletionResponse(_Wire):
     system_fingerprint: str | None = None
 
 
-class DeltaToolCall(_Wire):
+class DeltaToolCall(WireBody):
     index: int
     id: str | None = None
     type: Literal["function"] | None = None
     function: ToolCallFunction
 
 
-class ChatDelta(_Wire):
+class ChatDelta(WireBody):
     role: Literal["assistant"] | None = None
     content: str | None = None
     reasoning_content: str | None = None
@@ -274,14 +274,14 @@ class ChatDelta(_Wire):
     tool_calls: list[DeltaToolCall] | None = None
 
 
-class ChatChunkChoice(_Wire):
+class ChatChunkChoice(WireBody):
     index: int = 0
     delta: ChatDelta
     finish_reason: FinishReason | None = None
     logprobs: ChatLogprobs | None = None
 
 
-class ChatCompletionChunk(_Wire):
+class ChatCompletionChunk(WireBody):
     id: str
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     created: int = Field(default_factory=lambda: int(time.time()))
@@ -290,7 +290,7 @@ class ChatCompletionChunk(_Wire):
     usage: Usage | None = None
 
 
-class CompletionLogprobs(_Wire):
+class CompletionLogprobs(WireBody):
     """The legacy completions shape: parallel lists, one entry per token."""
 
     tokens: list[str] = Field(default_factory=list)
@@ -299,14 +299,14 @@ class CompletionLogprobs(_Wire):
     text_offset: list[int] = Field(default_factory=list)
 
 
-class CompletionChoice(_Wire):
+class CompletionChoice(WireBody):
     index: int = 0
     text: str
     finish_reason: FinishReason | None = None  # stream frames leave it out until the last one
     logprobs: CompletionLogprobs | None = None
 
 
-class CompletionResponse(_Wire):
+class CompletionResponse(WireBody):
     id: str
     object: Literal["text_completion"] = "text_completion"
     created: int = Field(default_factory=lambda: int(time.time()))

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from serve import params
 
-class _Strict(BaseModel):
+class StrictBody(BaseModel):
     """Request bodies: unknown fields are an error (400 naming the field)."""
 
     model_config = ConfigDict(extra="forbid")
 
 
-class _Wire(BaseModel):
+class WireBody(BaseModel):
     """Response bodies: a newer server may add fields; an older client ignores them."""
 
     model_config = ConfigDict(extra="ignore")
@@ -31,7 +31,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:24]}"
 
 
-class JSONSchemaFormat(_Strict):
+class JSONSchemaFormat(StrictBody):
     """`response_format.json_schema` as OpenAI documents it."""
 
     name: str = Field(max_length=64, description="The schema's name.")
@@ -42,7 +42,7 @@ class JSONSchemaFormat(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class ResponseFormat(_Strict):
+class ResponseFormat(StrictBody):
     """`text` (the default), `json_object` (any JSON object) or `json_schema` (that schema):
     constrained decoding, by vLLM's structured outputs or xgrammar on the hf engine."""
 
@@ -64,7 +64,7 @@ class ResponseFormat(_Strict):
         return None
 
 
-class GenerationParams(_Strict):
+class GenerationParams(StrictBody):
     """Sampling parameters. A field left unset takes the role's default from the config.
 
     Bounds are declared once in serve/params.py; `logit_bias` token ids and `top_logprobs` are
@@ -94,18 +94,18 @@ class GenerationParams(_Strict):
     _stop_list = field_validator("stop", mode="before")(params.stop_as_list)
 
 
-class FunctionCall(_Strict):
+class FunctionCall(StrictBody):
     name: str
     arguments: str = Field(description="The arguments as a JSON string (OpenAI's shape).")
 
 
-class ToolCall(_Strict):
+class ToolCall(StrictBody):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
-def _text_of(content, where: str = "content"):
+def text_of_content(content, where: str = "content"):
     """A message's content as one string: a string as is, a list of text parts joined with
     newlines (as vLLM joins them). Raises ValueError naming a part that is not text."""
     if not isinstance(content, list):
@@ -122,7 +122,7 @@ def _text_of(content, where: str = "content"):
     return "\n".join(texts)
 
 
-class Message(_Strict):
+class Message(StrictBody):
     """A chat message. `content` is a string or a list of text parts; `developer` is a system
     message; `tool` messages answer an assistant's `tool_calls`."""
 
@@ -138,7 +138,7 @@ class Message(_Strict):
     @field_validator("content", mode="before")
     @classmethod
     def _content_text(cls, content):
-        return _text_of(content)
+        return text_of_content(content)
 
     @model_validator(mode="after")
     def _content_present(self):
@@ -173,7 +173,7 @@ def _json_or_text(arguments: str):
         return arguments
 
 
-class PromptInput(_Strict):
+class PromptInput(StrictBody):
     """Either a bare `prompt` (wrapped as one user message for chat roles) or `messages`."""
 
     prompt: str | None = Field(None, description="A prompt; raw-format roles continue it as is.")
@@ -216,11 +216,11 @@ class CompareRequest(PromptInput):
     stream: bool = False
 
 
-class CompletionTokensDetails(_Wire):
+class CompletionTokensDetails(WireBody):
     reasoning_tokens: int = 0
 
 
-class Usage(_Wire):
+class Usage(WireBody):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
@@ -235,7 +235,7 @@ class Usage(_Wire):
                    total_tokens=prompt_tokens + completion_tokens, completion_tokens_details=details)
 
 
-class ErrorInfo(_Wire):
+class ErrorInfo(WireBody):
     message: str
     type: str
     code: str | None = None
@@ -243,7 +243,7 @@ class ErrorInfo(_Wire):
     request_id: str | None = None
 
 
-class ErrorResponse(_Wire):
+class ErrorResponse(WireBody):
     """The one error body of every route: `{"error": {...}}`."""
 
     error: ErrorInfo
@@ -252,7 +252,7 @@ class ErrorResponse(_Wire):
 FinishReason = Literal["stop", "length", "tool_calls", "error", "cancelled"]
 
 
-class RoleResult(_Wire):
+class RoleResult(WireBody):
     role: str
     model: str = Field(description="The model id this role serves.")
     response: str = Field("", description="All decoded text, thinking tags included.")
@@ -265,7 +265,7 @@ class RoleResult(_Wire):
     error: ErrorInfo | None = None
 
 
-class CompareResponse(_Wire):
+class CompareResponse(WireBody):
     id: str
     object: Literal["compare"] = "compare"
     created: int
@@ -278,7 +278,7 @@ class CompareResponse(_Wire):
         raise KeyError(role)
 
 
-class CompareEvent(_Wire):
+class CompareEvent(WireBody):
     """One SSE event of a streaming comparison.
 
     `delta` events carry text as a role produces it (thinking and answer apart); each role ends
@@ -293,7 +293,7 @@ class CompareEvent(_Wire):
     result: RoleResult | None = None
 
 
-class ModelCard(_Wire):
+class ModelCard(WireBody):
     id: str
     object: Literal["model"] = "model"
     created: int = 0
@@ -303,18 +303,18 @@ class ModelCard(_Wire):
     root: str | None = None
 
 
-class ModelList(_Wire):
+class ModelList(WireBody):
     object: Literal["list"] = "list"
     data: list[ModelCard]
 
 
-class RoleHealth(_Wire):
+class RoleHealth(WireBody):
     status: Literal["ok", "unavailable"]
     model: str
     error: str | None = None
 
 
-class HealthResponse(_Wire):
+class HealthResponse(WireBody):
     status: Literal["ok", "degraded"]
     roles: dict[str, RoleHealth]
     warnings: list[str] = Field(

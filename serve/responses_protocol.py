@@ -18,10 +18,10 @@ from pydantic import Field, field_validator
 
 from serve import params
 from serve.openai_protocol import Effort
-from serve.protocol import JSONSchemaFormat, ResponseFormat, _Strict, _text_of, _Wire
+from serve.protocol import JSONSchemaFormat, ResponseFormat, StrictBody, WireBody, text_of_content
 
 
-class InputMessage(_Strict):
+class InputMessage(StrictBody):
     """A message item of `input`; its content a string or a list of text parts."""
 
     type: Literal["message"] | None = None
@@ -38,16 +38,16 @@ class InputMessage(_Strict):
                 "input_text", "output_text") else p for p in content]
             content = [{k: v for k, v in p.items() if k != "annotations"} if isinstance(p, dict)
                        else p for p in content]
-        return _text_of(content)
+        return text_of_content(content)
 
 
-class Reasoning(_Strict):
+class Reasoning(StrictBody):
     effort: Effort | None = None
     summary: str | None = None  # accepted; the thinking comes whole, not summarised
     generate_summary: str | None = None
 
 
-class TextFormat(_Strict):
+class TextFormat(StrictBody):
     type: Literal["text", "json_object", "json_schema"]
     name: str | None = None
     schema_: dict | None = Field(None, alias="schema")
@@ -65,12 +65,12 @@ class TextFormat(_Strict):
             name=self.name or "schema", schema=self.schema_ or {}, strict=self.strict))
 
 
-class TextOptions(_Strict):
+class TextOptions(StrictBody):
     format: TextFormat | None = None
     verbosity: str | None = None  # accepted and ignored
 
 
-class ResponsesRequest(_Strict):
+class ResponsesRequest(StrictBody):
     model: str
     input: str | list[InputMessage] = Field(min_length=1)
     instructions: str | None = None
@@ -105,18 +105,18 @@ class ResponsesRequest(_Strict):
 # ---- responses ----------------------------------------------------------------------------
 
 
-class OutputText(_Wire):
+class OutputText(WireBody):
     type: Literal["output_text"] = "output_text"
     text: str = ""
     annotations: list = Field(default_factory=list)
 
 
-class ReasoningText(_Wire):
+class ReasoningText(WireBody):
     type: Literal["reasoning_text"] = "reasoning_text"
     text: str = ""
 
 
-class MessageItem(_Wire):
+class MessageItem(WireBody):
     type: Literal["message"] = "message"
     id: str
     status: Literal["in_progress", "completed", "incomplete"] = "completed"
@@ -124,7 +124,7 @@ class MessageItem(_Wire):
     content: list[OutputText] = Field(default_factory=list)
 
 
-class ReasoningItem(_Wire):
+class ReasoningItem(WireBody):
     type: Literal["reasoning"] = "reasoning"
     id: str
     summary: list = Field(default_factory=list)
@@ -132,15 +132,15 @@ class ReasoningItem(_Wire):
     status: Literal["in_progress", "completed", "incomplete"] = "completed"
 
 
-class InputTokensDetails(_Wire):
+class InputTokensDetails(WireBody):
     cached_tokens: int = 0
 
 
-class OutputTokensDetails(_Wire):
+class OutputTokensDetails(WireBody):
     reasoning_tokens: int = 0
 
 
-class ResponseUsage(_Wire):
+class ResponseUsage(WireBody):
     input_tokens: int = 0
     input_tokens_details: InputTokensDetails = Field(default_factory=InputTokensDetails)
     output_tokens: int = 0
@@ -148,11 +148,11 @@ class ResponseUsage(_Wire):
     total_tokens: int = 0
 
 
-class IncompleteDetails(_Wire):
+class IncompleteDetails(WireBody):
     reason: Literal["max_output_tokens", "content_filter"]
 
 
-class ResponseObject(_Wire):
+class ResponseObject(WireBody):
     id: str
     object: Literal["response"] = "response"
     created_at: int = Field(default_factory=lambda: int(time.time()))

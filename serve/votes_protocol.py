@@ -11,12 +11,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from serve.protocol import Message, _Strict, _Wire
+from serve.protocol import Message, StrictBody, WireBody
 
 Verdict = Literal["winner", "tie", "all_bad"]
 
 
-class VotedAnswer(_Strict):
+class VotedAnswer(StrictBody):
     """One role's answer as the voter saw it."""
 
     role: str = Field(max_length=64)
@@ -25,7 +25,7 @@ class VotedAnswer(_Strict):
     thinking: str | None = Field(None, max_length=200_000)
 
 
-class VoteRequest(_Strict):
+class VoteRequest(StrictBody):
     """A vote on one comparison. `verdict` "winner" names the best answer's role in `winner`;
     "tie" (all as good) and "all_bad" (all as bad) count as ties between every pair shown."""
 
@@ -62,7 +62,7 @@ class VoteRecord(VoteRequest):
     created_at: float = Field(description="Unix time of the vote, seconds.")
 
 
-class VoteAck(_Wire):
+class VoteAck(WireBody):
     """`POST /v1/votes`'s answer, sent only after the vote is committed."""
 
     id: int
@@ -70,7 +70,7 @@ class VoteAck(_Wire):
     replaced: bool = Field(description="True when this vote replaced an earlier one.")
 
 
-class Standing(_Wire):
+class Standing(WireBody):
     """One model's (or role's) place. `strength` is the Bradley-Terry log-strength scaled to Elo
     points (400 / ln 10 per unit, mean 1000); `ci_low`/`ci_high` its bootstrap 95% interval."""
 
@@ -86,7 +86,7 @@ class Standing(_Wire):
     ties: int
 
 
-class Leaderboard(_Wire):
+class Leaderboard(WireBody):
     by: Literal["model", "role"]
     votes: int
     comparisons: int = Field(description="Pairwise outcomes the fit used (ties included).")
