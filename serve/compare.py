@@ -8,7 +8,6 @@ import time
 from typing import AsyncIterator
 
 from serve.calls import RoleCaller
-from serve.errors import TriserveError
 from serve.generation import Accumulator, Completion, GenerationRequest
 from serve.http_errors import classify, error_info
 from serve.metrics import ingress_metrics
@@ -47,7 +46,7 @@ def role_result(role: str, model: str, c: Completion, latency_s: float) -> RoleR
 
 
 def failed_result(role: str, model: str, exc: BaseException, rid: str, latency_s: float) -> RoleResult:
-    err = exc if isinstance(exc, TriserveError) else classify(exc)
+    err = classify(exc)
     return RoleResult(
         role=role,
         model=model,

@@ -86,7 +86,7 @@ class TokenLogprob:
 
 
 @dataclass
-class ToolCallOut:
+class ParsedToolCall:
     """A tool call read from the output: its id, function name and JSON arguments string."""
 
     id: str
@@ -107,7 +107,7 @@ class Chunk:
     response: str | None = None  # the whole decoded text, on the last chunk only
     error: str | None = None  # finish_reason "error": why this request (alone) failed
     logprobs: list[TokenLogprob] = field(default_factory=list)  # the answer's tokens of this step
-    tool_calls: list[ToolCallOut] = field(default_factory=list)  # on the last chunk
+    tool_calls: list[ParsedToolCall] = field(default_factory=list)  # on the last chunk
 
 
 def merge_chunks(chunks: list[Chunk]) -> Chunk:
@@ -139,7 +139,7 @@ class Completion:
     ttft_s: float | None
     latency_s: float
     logprobs: list[TokenLogprob] = field(default_factory=list)
-    tool_calls: list[ToolCallOut] = field(default_factory=list)
+    tool_calls: list[ParsedToolCall] = field(default_factory=list)
 
 
 class Accumulator:

@@ -227,7 +227,7 @@ class ToolCallFunction(WireBody):
     arguments: str | None = None
 
 
-class ToolCallOut(WireBody):
+class ToolCall(WireBody):
     id: str
     type: Literal["function"] = "function"
     function: ToolCallFunction
@@ -238,7 +238,7 @@ class ChatMessageOut(WireBody):
     content: str | None = None
     reasoning_content: str | None = None
     reasoning: str | None = None
-    tool_calls: list[ToolCallOut] | None = None
+    tool_calls: list[ToolCall] | None = None
     refusal: str | None = None
 
 

@@ -22,8 +22,8 @@ from serve import openai_protocol as op
 from serve.calls import RoleCaller, RoleStream
 from serve.config import RoleConfig
 from serve.engines.base import resolve_sampling
-from serve.errors import InvalidRequest, TriserveError
-from serve.generation import Chunk, Completion, GenerationRequest, TokenLogprob, ToolCallOut
+from serve.errors import InvalidRequest
+from serve.generation import Chunk, Completion, GenerationRequest, ParsedToolCall, TokenLogprob
 from serve.http_errors import classify, error_info
 from serve.protocol import ErrorResponse, GenerationParams, Usage, new_id
 from serve.sse import DONE, SSE_HEADERS, sse
@@ -136,10 +136,10 @@ def _finish(c: Completion | Chunk) -> str:
     return "tool_calls" if c.tool_calls else c.finish_reason
 
 
-def _tool_calls(calls: list[ToolCallOut]) -> list[op.ToolCallOut] | None:
+def _tool_calls(calls: list[ParsedToolCall]) -> list[op.ToolCall] | None:
     if not calls:
         return None
-    return [op.ToolCallOut(id=c.id, function=op.ToolCallFunction(name=c.name, arguments=c.arguments))
+    return [op.ToolCall(id=c.id, function=op.ToolCallFunction(name=c.name, arguments=c.arguments))
             for c in calls]
 
 
@@ -273,7 +273,7 @@ async def _relay(streams: list[RoleStream], frames, rid: str) -> AsyncIterator[s
             if item is None:
                 open_ -= 1
             elif isinstance(item, BaseException):
-                err = item if isinstance(item, TriserveError) else classify(item)
+                err = classify(item)
                 yield sse(ErrorResponse(error=error_info(err, rid)))
                 break
             else:

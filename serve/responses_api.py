@@ -23,7 +23,7 @@ from serve import responses_protocol as rp
 from serve.calls import RoleCaller, RoleStream
 from serve.config import RoleConfig
 from serve.engines.base import resolve_sampling
-from serve.errors import InvalidRequest, TriserveError
+from serve.errors import InvalidRequest
 from serve.generation import Accumulator, Completion, GenerationRequest
 from serve.http_errors import classify
 from serve.openai_routes import thinking_budget
@@ -120,7 +120,7 @@ class _Builder:
                     for frame in items.delta("message", chunk.content):
                         yield frame
         except Exception as exc:
-            err = exc if isinstance(exc, TriserveError) else classify(exc)
+            err = classify(exc)
             yield self._event("error", code=err.code, message=err.message, param=err.param)
             return
         done = acc.completion(self.body.model, 0.0)

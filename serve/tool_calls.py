@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from serve.generation import Chunk, ToolCallOut
+from serve.generation import Chunk, ParsedToolCall
 
 logger = logging.getLogger("ray.serve")
 
@@ -59,8 +59,8 @@ class ToolCallReader:
         if not info.tools_called:  # not a well-formed call: it was answer text after all
             chunk.content += self.held
         else:
-            chunk.tool_calls = [ToolCallOut(id=c.id, name=c.function.name,
-                                            arguments=c.function.arguments)
+            chunk.tool_calls = [ParsedToolCall(id=c.id, name=c.function.name,
+                                               arguments=c.function.arguments)
                                 for c in info.tool_calls]
         self.held = ""
 
