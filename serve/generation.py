@@ -1,4 +1,6 @@
-"""What crosses the engine seam: requests, resolved sampling parameters and output chunks.
+"""What crosses the engine seam: requests, resolved sampling parameters and output chunks, and
+how a request's parameters become the sampling parameters a role runs (`resolve_sampling`,
+`thinking_budget`), which the ingress checks before it calls a role and the engines apply.
 
 Plain dataclasses (no torch, no ray) so that they pickle cheaply between ingress and replicas.
 """
@@ -8,6 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from serve.config import RoleConfig
+from serve.errors import InvalidRequest
 from serve.protocol import GenerationParams
 
 
@@ -30,7 +34,7 @@ class GenerationRequest:
 @dataclass(frozen=True)
 class SamplingParams:
     """Concrete parameters: the request's values laid over the role's defaults, checked against
-    the model (serve/engines/base.py: resolve_sampling; logit_bias ids by the prompt builder).
+    the model (`resolve_sampling` below; logit_bias ids by the prompt builder).
 
     `logprobs`: None = none returned; k ≥ 0 = the chosen token's log-probability and the k most
     likely alternatives. `constraint`: None, ("json_object", None) or ("json_schema", schema)."""
@@ -178,3 +182,68 @@ class Accumulator:
             logprobs=self.logprobs,
             tool_calls=last.tool_calls,
         )
+
+
+def thinking_budget(params: GenerationParams, cfg: RoleConfig, effort: str | None,
+                    budget: int | None) -> GenerationParams:
+    """`params` with the thinking budget a request asked in OpenAI's or vLLM's terms: a budget in
+    tokens (`thinking_token_budget`) over an effort level (the role's `reasoning_effort` map)."""
+    if budget is None and effort is not None:
+        budget = cfg.reasoning_effort[effort]
+    return params if budget is None else params.model_copy(update={"max_thinking_tokens": budget})
+
+
+def resolve_sampling(params: GenerationParams, config: RoleConfig) -> SamplingParams:
+    """The request's parameters laid over the role's defaults, checked against its caps.
+
+    Raises `InvalidRequest` (code `above_cap`) for `max_new_tokens` past the role's cap or
+    `top_logprobs` past its `top_logprobs_cap`. What needs the model (`logit_bias` ids inside the
+    vocabulary, `top_k` beyond it) is settled by the engine's prompt builder."""
+    d = config.defaults
+    max_new = params.max_new_tokens or d.max_new_tokens
+    if max_new > config.max_new_tokens_cap:
+        raise InvalidRequest(
+            f"max_new_tokens is {max_new}; this role allows at most {config.max_new_tokens_cap}",
+            param="max_new_tokens",
+            code="above_cap",
+        )
+    logprobs = None
+    if params.logprobs:
+        logprobs = params.top_logprobs or 0
+        if logprobs > config.top_logprobs_cap:
+            raise InvalidRequest(
+                f"top_logprobs is {logprobs}; this role allows at most {config.top_logprobs_cap}",
+                param="top_logprobs", code="above_cap")
+
+    def pick(name):
+        value = getattr(params, name)
+        return getattr(d, name) if value is None else value
+
+    if params.temperature is not None:
+        temperature = params.temperature
+    else:
+        temperature = d.temperature if d.do_sample else 0.0
+    top_k = pick("top_k")
+    budget = pick("max_thinking_tokens")
+    constraint = params.response_format.constraint() if params.response_format else None
+    return SamplingParams(
+        max_new_tokens=max_new,
+        temperature=temperature,
+        top_p=pick("top_p"),
+        top_k=max(top_k, 0),  # -1 (vLLM's "off") as 0
+        min_p=pick("min_p"),
+        repetition_penalty=pick("repetition_penalty"),
+        presence_penalty=pick("presence_penalty"),
+        frequency_penalty=pick("frequency_penalty"),
+        logit_bias=tuple((int(k), float(v)) for k, v in (params.logit_bias or {}).items()),
+        stop=tuple(pick("stop")),
+        seed=params.seed,
+        min_tokens=min(params.min_tokens or 0, max_new),
+        ignore_eos=bool(params.ignore_eos),
+        include_stop_str_in_output=bool(params.include_stop_str_in_output),
+        logprobs=logprobs,
+        constraint=constraint,
+        # A budget of 0 is thinking off: the template's own empty thinking, as enable_thinking.
+        enable_thinking=pick("enable_thinking") and budget != 0,
+        max_thinking_tokens=budget or None,
+    )

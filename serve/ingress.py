@@ -21,9 +21,8 @@ from serve import http_errors, page
 from serve.calls import RoleCaller, await_response
 from serve.compare import Comparison, role_requests
 from serve.config import AppConfig
-from serve.engines.base import resolve_sampling
 from serve.errors import InvalidRequest, NotFound, Unavailable
-from serve.generation import GenerationRequest
+from serve.generation import GenerationRequest, resolve_sampling
 from serve.auth import exposure_warnings, http_host, load_keys
 from serve.availability import ReplicaWatch
 from serve.guard import GuardSettings, RequestGuard

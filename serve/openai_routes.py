@@ -21,9 +21,16 @@ from fastapi.responses import StreamingResponse
 from serve import openai_protocol as op
 from serve.calls import RoleCaller, RoleStream
 from serve.config import RoleConfig
-from serve.engines.base import resolve_sampling
 from serve.errors import InvalidRequest
-from serve.generation import Chunk, Completion, GenerationRequest, ParsedToolCall, TokenLogprob
+from serve.generation import (
+    Chunk,
+    Completion,
+    GenerationRequest,
+    ParsedToolCall,
+    TokenLogprob,
+    resolve_sampling,
+    thinking_budget,
+)
 from serve.http_errors import classify, error_info
 from serve.protocol import ErrorResponse, GenerationParams, Usage, new_id
 from serve.sse import DONE, SSE_HEADERS, sse
@@ -40,15 +47,6 @@ def _check(cfg: RoleConfig, body, params: GenerationParams) -> None:
             f"{name} is {params.top_logprobs}; this role allows at most {cfg.top_logprobs_cap}",
             param=name, code="above_cap")
     resolve_sampling(params, cfg)
-
-
-def thinking_budget(params: GenerationParams, cfg: RoleConfig, effort: str | None,
-                    budget: int | None) -> GenerationParams:
-    """`params` with the thinking budget a request asked in OpenAI's or vLLM's terms: a budget in
-    tokens (`thinking_token_budget`) over an effort level (the role's `reasoning_effort` map)."""
-    if budget is None and effort is not None:
-        budget = cfg.reasoning_effort[effort]
-    return params if budget is None else params.model_copy(update={"max_thinking_tokens": budget})
 
 
 def _choices(params: GenerationParams, n: int) -> list[GenerationParams]:

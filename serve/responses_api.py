@@ -22,11 +22,15 @@ from pydantic import BaseModel, ConfigDict
 from serve import responses_protocol as rp
 from serve.calls import RoleCaller, RoleStream
 from serve.config import RoleConfig
-from serve.engines.base import resolve_sampling
 from serve.errors import InvalidRequest
-from serve.generation import Accumulator, Completion, GenerationRequest
+from serve.generation import (
+    Accumulator,
+    Completion,
+    GenerationRequest,
+    resolve_sampling,
+    thinking_budget,
+)
 from serve.http_errors import classify
-from serve.openai_routes import thinking_budget
 from serve.protocol import GenerationParams, new_id
 from serve.sse import SSE_HEADERS
 

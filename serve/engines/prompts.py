@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from serve.config import RoleConfig
-from serve.engines.base import build_messages, resolve_sampling, uses_raw_prompt
+from serve.engines.base import build_messages, uses_raw_prompt
 from serve.engines.reasoning import think_token_ids
 from serve.errors import InvalidRequest
-from serve.generation import GenerationRequest, PreparedRequest, SamplingParams
+from serve.generation import GenerationRequest, PreparedRequest, SamplingParams, resolve_sampling
 
 
 class PromptBuilder:

@@ -12,9 +12,9 @@ import asyncio
 import os
 from typing import AsyncIterator
 
-from serve.engines.base import Engine, build_messages, resolve_sampling, uses_raw_prompt
+from serve.engines.base import Engine, build_messages, uses_raw_prompt
 from serve.engines.text import StopMatcher
-from serve.generation import Chunk, GenerationRequest, PreparedRequest
+from serve.generation import Chunk, GenerationRequest, PreparedRequest, resolve_sampling
 
 
 class ScriptedEngine(Engine):
