@@ -75,7 +75,7 @@ def converted_smollm2() -> str:
     """The safetensors copy of the demo model (made on first use), for tools that take a path
     (transformers serve, vLLM's own server): the directory triserve's vLLM engine loads too."""
     from serve.config import ModelSourceConfig
-    from serve.sources import safetensors_dir
+    from serve.engines.sources import safetensors_dir
 
     return safetensors_dir(ModelSourceConfig(**SMOLLM2))
 

@@ -33,7 +33,7 @@ def load_engine(threads: int, dtype: str, max_new_tokens: int, max_rows: int = 1
 
 def prepared(engine, n: int, max_new_tokens: int):
     from serve.generation import GenerationRequest
-    from serve.protocol import GenerationParams
+    from serve.api.protocol import GenerationParams
 
     params = GenerationParams(max_new_tokens=max_new_tokens, temperature=0.0)
     return [engine.prepare(GenerationRequest(request_id=str(i), prompt=PROMPTS[i % len(PROMPTS)],

@@ -35,7 +35,7 @@ def decode_tok_s(dtype: str, reps: int, threads: int) -> dict:
     from serve.config import RoleConfig
     from serve.generation import GenerationRequest
     from serve.engines.hf.engine import HFEngine
-    from serve.protocol import GenerationParams
+    from serve.api.protocol import GenerationParams
 
     engine = HFEngine(RoleConfig.model_validate(smollm2_role(32, threads, 16, dtype=dtype)))
     engine.load()

@@ -27,7 +27,7 @@ def engine_prefill_s(engine, prompt: str) -> float:
     import torch
 
     from serve.generation import GenerationRequest
-    from serve.protocol import GenerationParams
+    from serve.api.protocol import GenerationParams
 
     req = engine.prepare(GenerationRequest(request_id="p", prompt=prompt,
                                            params=GenerationParams(max_new_tokens=2)))

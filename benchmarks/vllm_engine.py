@@ -24,7 +24,7 @@ async def run_mode(eager: bool, args) -> dict:
     from serve.config import RoleConfig
     from serve.engines.vllm.engine import VLLMEngine
     from serve.generation import GenerationRequest
-    from serve.protocol import GenerationParams
+    from serve.api.protocol import GenerationParams
 
     cfg = RoleConfig.model_validate({
         "model": {"source": "local", "path": converted_smollm2()}, "engine": "vllm",

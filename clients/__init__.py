@@ -6,7 +6,7 @@
     for r in result.results:
         print(r.role, r.thinking, r.content)
 
-Importing this package never imports ray or torch: the wire models come from `serve.protocol`.
+Importing this package never imports ray or torch: the wire models come from `serve.api.protocol`.
 """
 
 from clients.async_client import AsyncClient
@@ -30,8 +30,8 @@ from clients.errors import (
     UnsupportedMediaTypeError,
 )
 from clients.streams import AsyncStream, Stream
-from serve.openai_protocol import ChatCompletionChunk, ChatCompletionResponse, CompletionResponse
-from serve.protocol import (
+from serve.api.openai import ChatCompletionChunk, ChatCompletionResponse, CompletionResponse
+from serve.api.protocol import (
     CompareEvent,
     CompareResponse,
     GenerationParams,

@@ -17,15 +17,15 @@ import httpx
 from pydantic import BaseModel
 
 from clients.errors import APIConnectionError, APITimeoutError, status_error
-from serve.openai_protocol import ChatCompletionRequest, CompletionRequest
-from serve.protocol import (
+from serve.api.openai import ChatCompletionRequest, CompletionRequest
+from serve.api.protocol import (
     CompareRequest,
     CompareResponse,
     GenerationParams,
     HealthResponse,
     Message,
 )
-from serve.votes_protocol import VotedAnswer, VoteRecord, VoteRequest
+from serve.api.votes import VotedAnswer, VoteRecord, VoteRequest
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 120.0

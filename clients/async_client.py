@@ -27,9 +27,9 @@ from clients._core import (
     connection_error,
 )
 from clients.streams import AsyncStream
-from serve.openai_protocol import ChatCompletionChunk, ChatCompletionResponse, CompletionResponse
-from serve.protocol import CompareEvent, CompareResponse, HealthResponse, ModelList
-from serve.votes_protocol import Leaderboard, Verdict, VoteAck, VoteRecord
+from serve.api.openai import ChatCompletionChunk, ChatCompletionResponse, CompletionResponse
+from serve.api.protocol import CompareEvent, CompareResponse, HealthResponse, ModelList
+from serve.api.votes import Leaderboard, Verdict, VoteAck, VoteRecord
 
 
 class AsyncClient:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from ray.serve import Application
 
 from serve.config import CHECK_ENGINE_ARGS, AppConfig
-from serve.ingress import Ingress
-from serve.model_server import ModelServer
+from serve.ingress.deployment import Ingress
+from serve.replica.deployment import ModelServer
 from serve.votes.store import VoteStore, store_options
 
 

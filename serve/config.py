@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from serve import params
+from serve.api import params
 
 
 # Validation context key: check vLLM engine argument names against vLLM's own (`build_app` sets
@@ -24,7 +24,7 @@ class _Config(BaseModel):
 
 
 class ModelSourceConfig(_Config):
-    """Where a role's weights come from; `serve/sources.py` holds one resolver per `source`."""
+    """Where a role's weights come from; `serve/engines/sources.py` holds one resolver per `source`."""
 
     source: Literal["modelscope", "huggingface", "local", "gguf"] = Field(
         description="modelscope / huggingface: a hub repo id; local: a directory; gguf: a file."
@@ -60,7 +60,7 @@ class ModelSourceConfig(_Config):
 
 
 class SamplingDefaults(_Config):
-    """A role's defaults for every parameter a request leaves unset (bounds: serve/params.py)."""
+    """A role's defaults for every parameter a request leaves unset (bounds: serve/api/params.py)."""
 
     max_new_tokens: params.MaxTokens = 256
     temperature: params.Temperature = 0.7

@@ -1,7 +1,7 @@
 """Typed errors that cross the replica → ingress boundary and map to one HTTP error shape.
 
 They pickle by their fields so that Ray can carry them from a model replica to the ingress,
-where `serve/http_errors.py` turns them into responses. No ray or torch here.
+where `serve/ingress/http_errors.py` turns them into responses. No ray or torch here.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from serve.config import RoleConfig
 from serve.errors import InvalidRequest
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 
 @dataclass
@@ -73,7 +73,7 @@ class PreparedRequest:
     thinking: bool = False  # split <think>…</think> from the answer
     prompt_opens_thinking: bool = False  # the chat template already wrote <think>
     echo: str | None = None  # /v1/completions `echo`: the prompt's text, sent first
-    tools: bool = False  # the answer may hold tool calls (read by serve/tool_calls.py)
+    tools: bool = False  # the answer may hold tool calls (read by serve/replica/tool_calls.py)
     grammar: object | None = None  # the hf engine's constraint state (serve/engines/hf/grammar.py)
     cancelled: threading.Event = field(default_factory=threading.Event)
 

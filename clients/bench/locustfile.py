@@ -29,7 +29,7 @@ from locust import HttpUser, between, events, task
 from clients.bench.prompts import PromptPicker, load_prompts
 from clients.bench.targets import Target
 from clients.sse import DONE, frame_error, sse_data
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 
 @events.init_command_line_parser.add_listener

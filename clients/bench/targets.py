@@ -24,8 +24,8 @@ import httpx
 from clients._core import Core, retry_after
 from clients.bench.prompts import BenchPrompt
 from clients.sse import DONE, asse_data, frame_error
-from serve.openai_protocol import StreamOptions
-from serve.protocol import GenerationParams
+from serve.api.openai import StreamOptions
+from serve.api.protocol import GenerationParams
 
 Endpoint = Literal["compare", "chat", "completions"]
 PATHS = {"compare": "/v1/compare", "chat": "/v1/chat/completions",

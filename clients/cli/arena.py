@@ -17,7 +17,7 @@ from rich.table import Table
 from clients.cli.commands import JsonOut
 from clients.cli.errors import handle_errors
 from clients.cli.options import connection_options
-from serve.votes_protocol import Leaderboard
+from serve.api.votes import Leaderboard
 
 votes_app = typer.Typer(help="The arena's votes.", no_args_is_help=True)
 

@@ -37,7 +37,7 @@ from clients.bench.targets import Target
 from clients.cli.errors import handle_errors
 from clients.cli.options import Settings, connection_options, generation_options
 from clients.client import Client
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 
 def _slo(what: str):

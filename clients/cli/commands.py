@@ -20,7 +20,7 @@ from clients.cli import render
 from clients.cli.errors import handle_errors
 from clients.cli.options import SAMPLING, connection_options, generation_options
 from clients.client import Client
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 Roles = Annotated[list[str] | None, typer.Option(
     "--roles", "-r", help="Roles to ask, comma-separated or repeated (default: all).")]

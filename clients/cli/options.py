@@ -4,8 +4,8 @@
   command (`triserve --url U compare ...`) and after it (`triserve compare --url U ...`); the one
   after the command wins.
 - Generation options (`--temperature`, `--top-p`, ...): read off the wire model
-  `serve.protocol.GenerationParams`, so their names, bounds and help are the server's own
-  (declared in serve/params.py), never restated here.
+  `serve.api.protocol.GenerationParams`, so their names, bounds and help are the server's own
+  (declared in serve/api/params.py), never restated here.
 
     @app.command()
     @connection_options
@@ -34,7 +34,7 @@ from pydantic.fields import FieldInfo
 
 from clients._core import DEFAULT_URL
 from clients.client import Client
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 DEFAULT_TIMEOUT_S = 600.0
 DEFAULT_MAX_RETRIES = 2

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from clients._text import rate, visible
-from serve.protocol import CompareEvent, CompareResponse, HealthResponse, ModelList, RoleResult
+from serve.api.protocol import CompareEvent, CompareResponse, HealthResponse, ModelList, RoleResult
 
 
 @dataclass

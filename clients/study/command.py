@@ -27,7 +27,7 @@ from clients.study.probes import ProbeFileError, load_probes
 from clients.study.report import write_reports
 from clients.study.runner import run_study
 from clients.study.summary import summarize
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 
 class StudySetupError(ValueError):

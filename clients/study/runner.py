@@ -13,18 +13,15 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
 from clients.client import Client
 from clients.errors import BadRequestError
 from clients.study import measures
 from clients.study.checks import Check
 from clients.study.continuation import continuation
+from clients.study.judging import Judging
 from clients.study.probes import Probe
-from serve.protocol import ErrorInfo, GenerationParams, RoleResult
-
-if TYPE_CHECKING:
-    from clients.study.judge import Judging
+from serve.api.protocol import ErrorInfo, GenerationParams, RoleResult
 
 
 @dataclass

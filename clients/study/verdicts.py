@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from clients.study.judge import Judging, Verdict
+from clients.study.judging import Judging, Verdict
 from clients.study.runner import Study
 from clients.study.stats import bootstrap
 

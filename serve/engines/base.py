@@ -15,7 +15,7 @@ from typing import AsyncIterator
 
 from serve.config import RoleConfig
 from serve.generation import Chunk, GenerationRequest, PreparedRequest
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 # What `warm_up` sends: a short raw prompt, a few tokens, greedy.
 WARM_UP_PROMPT = "Hello"
@@ -71,7 +71,7 @@ class Engine(ABC):
     def dead(self) -> str | None:
         """Why the engine can never serve again (its process or decode thread died), else None.
         Cheap and non-blocking: the replica asks it every `ENGINE_WATCH_S` and after a failed
-        request, and ends itself when it is set (serve/model_server.py)."""
+        request, and ends itself when it is set (serve/replica/deployment.py)."""
         return None
 
     def running(self) -> int:

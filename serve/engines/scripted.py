@@ -27,7 +27,7 @@ class ScriptedEngine(Engine):
     async def warm_up(self) -> None:
         """Nothing to warm; a script that fails must fail requests, not the replica's start."""
 
-    # Tool calls are read from text (serve/tool_calls.py); the parser asks for a tokenizer only
+    # Tool calls are read from text (serve/replica/tool_calls.py); the parser asks for a tokenizer only
     # to read token-level tags, which a script has none of.
     tokenizer = "script"
 

@@ -8,7 +8,7 @@
 
 import { postJSON } from "./api.js";
 
-// The POST v1/votes body (serve/votes_protocol.py: VoteRequest).
+// The POST v1/votes body (serve/api/votes.py: VoteRequest).
 export function voteBody(c, verdict, winner) {
   const body = {
     comparison_id: c.id,

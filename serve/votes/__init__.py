@@ -4,9 +4,9 @@
 - `database.py`: the synchronous store over one database URL (SQLite by default, PostgreSQL by
   URL): migrate, add or replace a vote, page through them.
 - `store.py`: `VoteStore`, the one small Serve deployment that owns the database, so that every
-  ingress replica on every node writes to the same place.
-- `gateway.py`: the ingress's side: calls to the store within a time budget, JSONL export.
+  ingress replica on every node writes to the same place; the ingress's side of it (calls
+  within a time budget, JSONL export) is `serve/ingress/votes_routes.py`.
 - `ranking.py`: Bradley-Terry strengths with bootstrap intervals (the leaderboard).
 
-The wire models live in `serve/votes_protocol.py` (the SDK imports them; no SQLAlchemy there).
+The wire models live in `serve/api/votes.py` (the SDK imports them; no SQLAlchemy there).
 """

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from serve.votes.schema import Vote
-from serve.votes_protocol import VoteRecord, VoteRequest
+from serve.api.votes import VoteRecord, VoteRequest
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _FIELDS = ("prompt", "messages", "system", "params", "answers", "shown_order", "blind",

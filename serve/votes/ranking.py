@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from serve.votes_protocol import Leaderboard, Standing, VoteRequest
+from serve.api.votes import Leaderboard, Standing, VoteRequest
 
 ELO_PER_UNIT = 400 / math.log(10)
 ELO_MEAN = 1000.0

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from serve.errors import Unavailable
 from serve.votes.database import VoteDatabase
-from serve.votes_protocol import VoteAck, VoteRequest
+from serve.api.votes import VoteAck, VoteRequest
 
 logger = logging.getLogger("ray.serve")
 

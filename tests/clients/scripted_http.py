@@ -85,7 +85,7 @@ class ScriptedServer:
 
 def compare_body(content: str = "hi there", roles=("base", "instruct", "reasoning")) -> dict:
     """A /v1/compare answer (built from the wire model) in which every role said `content`."""
-    from serve.protocol import CompareResponse, RoleResult, Usage
+    from serve.api.protocol import CompareResponse, RoleResult, Usage
 
     results = [RoleResult(role=r, model=f"scripted-{r}", response=content, content=content,
                           usage=Usage.of(3, 2), latency_s=0.1) for r in roles]

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from clients import Client
 from clients.cli import app
-from serve.votes_protocol import Leaderboard, VoteRecord
+from serve.api.votes import Leaderboard, VoteRecord
 
 from test_arena_sdk import ROLES, deploy_arena
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from clients import AsyncClient, Client
 from clients.errors import BadRequestError
-from serve.votes_protocol import VoteRecord
+from serve.api.votes import VoteRecord
 
 ROLES = ("base", "instruct", "reasoning")
 

@@ -9,7 +9,7 @@ from scripted_http import Reply
 from typer.testing import CliRunner
 
 from clients.cli import app
-from serve.protocol import CompareEvent, CompareResponse
+from serve.api.protocol import CompareEvent, CompareResponse
 
 ROLES = ["base", "instruct", "reasoning"]
 

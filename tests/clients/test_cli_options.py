@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from clients.cli import app
 from clients.cli.options import SAMPLING, field_spec
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 MODELS = {"object": "list", "data": [{"id": "m", "role": "instruct", "model": "m"}]}
 

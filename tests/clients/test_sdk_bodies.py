@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from clients._core import Core
-from serve.openai_protocol import ChatCompletionRequest, CompletionRequest
-from serve.protocol import GenerationParams
+from serve.api.openai import ChatCompletionRequest, CompletionRequest
+from serve.api.protocol import GenerationParams
 
 PARAMS = {"max_new_tokens": 5, "temperature": 0.5, "top_p": 0.9, "top_k": 4, "min_p": 0.1,
           "repetition_penalty": 1.1, "presence_penalty": 0.5, "frequency_penalty": -0.5,

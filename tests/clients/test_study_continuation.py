@@ -8,7 +8,7 @@ import pytest
 from clients.study import load_probes, score
 from clients.study import measures as m
 from clients.study.continuation import continuation
-from serve.protocol import RoleResult
+from serve.api.protocol import RoleResult
 
 FRUIT = "苹果、香蕉、橘子、胡萝卜"
 DECIMAL = "9.11和9.8哪个更大？"

@@ -13,7 +13,7 @@ from clients.study.budgets import budget_rows, parse_budgets
 from clients.study.judge import Judge, judge_prompt, judge_study, strip_thinking
 from clients.study.runner import budget_label
 from clients.study.summary import summarize
-from serve.protocol import ErrorInfo, GenerationParams, RoleResult, Usage
+from serve.api.protocol import ErrorInfo, GenerationParams, RoleResult, Usage
 
 ANSWERS = {"base": "、果干、金罗", "instruct": "9.8更大。", "reasoning": "9.8 is larger."}
 SECRET = "SECRET-THOUGHT-42"

@@ -144,7 +144,7 @@ def test_builtin_probes_are_the_study_five():
 
 
 def test_score_fails_checks_of_an_errored_answer():
-    from serve.protocol import ErrorInfo, RoleResult
+    from serve.api.protocol import ErrorInfo, RoleResult
 
     ok = score(PROBES["vague-request"], "instruct", 0,
                RoleResult(role="instruct", model="m", content="你指的是哪个东西？"))

@@ -8,7 +8,7 @@ import pytest
 
 from clients.study import Study, load_probes, score, write_reports
 from clients.study.summary import summarize
-from serve.protocol import ErrorInfo, GenerationParams, RoleResult, Usage
+from serve.api.protocol import ErrorInfo, GenerationParams, RoleResult, Usage
 
 HOSTILE = "<script>alert(1)</script> | ``` \x1b[31m"
 

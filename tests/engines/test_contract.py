@@ -12,7 +12,7 @@ import pytest
 
 from serve.errors import InvalidRequest
 from serve.generation import Accumulator, Chunk, Completion, GenerationRequest
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 QUESTION = "Which is larger, 9.11 or 9.8?"
 

@@ -20,7 +20,7 @@ import pytest
 
 from serve.engines.text import SequenceState
 from serve.generation import Accumulator, GenerationRequest
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 from server.ledger import record, write
 
 INNOCENT = [

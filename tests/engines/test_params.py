@@ -8,7 +8,7 @@ import json
 import pytest
 
 from serve.errors import InvalidRequest
-from serve.protocol import ResponseFormat
+from serve.api.protocol import ResponseFormat
 from test_contract import many, one, request
 
 PROMPT = "the quick brown fox"

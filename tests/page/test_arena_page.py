@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from serving import deploy
 
 from apps import scripted_role
-from serve.votes_protocol import Leaderboard, VoteRecord
+from serve.api.votes import Leaderboard, VoteRecord
 
 ROLES = ("base", "instruct", "reasoning")
 ANSWERS = {
@@ -357,7 +357,7 @@ def test_phone_width_blind_vote_and_leaderboard(arena_app, chromium, tmp_path):
 
 
 def test_a_server_without_votes_shows_no_vote_and_no_leaderboard(arena_app, page):
-    # votes.enabled off: the votes routes answer 404 (serve/votes/gateway.py); mocked here.
+    # votes.enabled off: the votes routes answer 404 (serve/ingress/votes_routes.py); mocked here.
     page.route("**/v1/leaderboard*", lambda route: route.fulfill(
         status=404, content_type="application/json",
         body=json.dumps({"error": {"message": "votes are off", "type": "not_found"}})))

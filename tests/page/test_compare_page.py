@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from apps import scripted_role
 from clients.study import load_probes
-from serve.protocol import CompareResponse
+from serve.api.protocol import CompareResponse
 from tools.update_probes import PAGE_PROBES, page_probes
 
 PROMPT = "9.11和9.8哪个更大？"

@@ -9,7 +9,7 @@ import pytest
 from serving import deploy
 
 from apps import scripted_role
-from serve.auth import check_bearer
+from serve.ingress.auth import check_bearer
 from serve.errors import AuthenticationFailed
 
 FILE_KEY, ENV_KEY = "sk-file-key-never-logged-41", "sk-env-key-never-logged-42"
@@ -82,7 +82,7 @@ def test_bearer_check_compares_against_every_key():
 
 
 def test_a_key_file_that_is_missing_stops_the_ingress(tmp_path):
-    from serve.auth import load_keys
+    from serve.ingress.auth import load_keys
     from serve.config import IngressConfig
 
     with pytest.raises(FileNotFoundError, match="api_keys_file"):

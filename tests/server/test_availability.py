@@ -17,7 +17,7 @@ import ray
 from ray import serve
 
 from apps import scripted_role
-from serve.availability import ReplicaWatch, down_reason
+from serve.ingress.availability import ReplicaWatch, down_reason
 
 SLOW = [f" w{i}" for i in range(40)]  # 40 steps × 0.25 s = 10 s
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}

@@ -18,7 +18,7 @@ import pytest
 from serve.config import RoleConfig
 from serve.generation import Accumulator, GenerationRequest
 from serve.engines.hf.engine import HFEngine
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 
 def make_engine(path, **batching) -> HFEngine:

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from serve.generation import Chunk
-from serve.model_server import coalesced
+from serve.replica.deployment import coalesced
 
 
 async def source(n: int, log: list, fail_at: int | None = None, delay: float = 0.0):

@@ -8,7 +8,7 @@ from serve.config import RoleConfig
 from serve.errors import InvalidRequest
 from serve.generation import Accumulator, GenerationRequest
 from serve.engines.hf.engine import HFEngine
-from serve.protocol import GenerationParams
+from serve.api.protocol import GenerationParams
 
 
 def make_engine(path, **extra) -> HFEngine:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from serve.auth import exposure_warnings, is_loopback
+from serve.ingress.auth import exposure_warnings, is_loopback
 from serve.config import AppConfig, IngressConfig
 
 ROOT = Path(__file__).resolve().parents[2]

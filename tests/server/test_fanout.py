@@ -9,7 +9,7 @@ import pytest
 from serving import deploy
 
 from apps import scripted_role
-from serve.protocol import CompareResponse
+from serve.api.protocol import CompareResponse
 
 WORDS = ["one", " two", " three", " four", " five", " six"]
 

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from serve.protocol import CompareEvent, CompareResponse, ErrorResponse, HealthResponse, ModelList
+from serve.api.protocol import CompareEvent, CompareResponse, ErrorResponse, HealthResponse, ModelList
 
 
 def post(url, body, **kw):

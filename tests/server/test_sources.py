@@ -8,7 +8,7 @@ import pytest
 
 from serve.config import ModelSourceConfig, RoleConfig
 from serve.engines.hf.engine import HFEngine
-from serve.sources import SOURCES, resolve
+from serve.engines.sources import SOURCES, resolve
 
 
 def fill_cache(model_dir, snapshots, refs, ref_name):

@@ -12,7 +12,7 @@ import pytest
 from openai import OpenAI
 from serving import driver_handle
 
-from serve.protocol import CompareResponse, HealthResponse
+from serve.api.protocol import CompareResponse, HealthResponse
 from test_http_api import events, post
 
 QUESTION = "9.11和9.8哪个更大？"

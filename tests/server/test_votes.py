@@ -13,7 +13,7 @@ import pytest
 from serving import deploy
 
 from apps import scripted_role
-from serve.votes_protocol import VoteRecord
+from serve.api.votes import VoteRecord
 
 KEY = "sk-env-key-never-logged-42"
 AUTH = {"authorization": f"Bearer {KEY}"}

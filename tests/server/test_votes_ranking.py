@@ -7,7 +7,7 @@ import math
 import pytest
 
 from serve.votes import ranking
-from serve.votes_protocol import VoteRequest
+from serve.api.votes import VoteRequest
 
 MODELS = {"base": "m-base", "instruct": "m-instruct", "reasoning": "m-reasoning"}
 

@@ -1,4 +1,4 @@
-"""The store and the ingress's gateway to it, without Ray: a database that cannot open, a store
+"""The store and the ingress's routes to it (serve/ingress/votes_routes.py), without Ray: a database that cannot open, a store
 that does not answer, a replica that went away: each a 503 (`store_unavailable`), at once or
 within the budget. And the database itself: migrated by Alembic, WAL with synchronous=FULL."""
 
@@ -13,9 +13,9 @@ from ray.exceptions import RayActorError
 
 from serve.errors import NotFound, Unavailable
 from serve.votes.database import VoteDatabase
-from serve.votes.gateway import VoteGateway
+from serve.ingress.votes_routes import VoteGateway
 from serve.votes.store import HEAD_NODE, VoteStore, store_options
-from serve.votes_protocol import VoteRequest
+from serve.api.votes import VoteRequest
 
 VOTE = VoteRequest(comparison_id="c1", answers=[{"role": "a", "model": "m1"},
                                                 {"role": "b", "model": "m2"}],

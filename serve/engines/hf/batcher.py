@@ -22,17 +22,16 @@ import time
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterator
+from typing import AsyncIterator, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 
+from serve.engines.hf.model import LoadedModel
 from serve.engines.hf.sampling import Pick, RowSampler, sample_next
 from serve.engines.text import SequenceState
 from serve.generation import Chunk, PreparedRequest
 
-if TYPE_CHECKING:
-    from serve.engines.hf.engine import HFEngine
 
 logger = logging.getLogger("triserve.engine")
 
@@ -65,8 +64,8 @@ class ContinuousBatcher:
     `join=False` a group waits until the running batch is empty (run-to-completion batching,
     kept to measure against); `wait_s` is how long an idle loop waits for a burst to gather."""
 
-    def __init__(self, engine: "HFEngine", max_rows: int, join: bool = True, wait_s: float = 0.0):
-        self.engine = engine
+    def __init__(self, model: LoadedModel, max_rows: int, join: bool = True, wait_s: float = 0.0):
+        self.model = model
         self.max_rows = max_rows
         self.join = join
         self.wait_s = wait_s
@@ -123,13 +122,13 @@ class ContinuousBatcher:
 
     def _submit(self, batch: list[PreparedRequest], put: Callable[[object], None]) -> None:
         ticket = _Ticket(len(batch), put)
-        engine = self.engine
+        model = self.model
         rows = []
         for i, req in enumerate(batch):
-            state = SequenceState(req, engine.tokenizer, engine.think_ids, engine.eos_ids)
-            sampler = RowSampler(req.sampling, req.prompt_ids, engine.eos_ids, req.grammar,
+            state = SequenceState(req, model.tokenizer, model.think_ids, model.eos_ids)
+            sampler = RowSampler(req.sampling, req.prompt_ids, model.eos_ids, req.grammar,
                                  in_answer=state.in_answer, budget_spent=state.budget_spent,
-                                 forced_end=engine.forced_end)
+                                 forced_end=model.forced_end)
             rows.append(_Row(ticket, i, req, state, sampler))
         with self.cond:
             if self.stopped or self.dead:
@@ -139,6 +138,10 @@ class ContinuousBatcher:
                 self.thread = threading.Thread(target=self._loop, name="decode", daemon=True)
                 self.thread.start()
             self.cond.notify()
+
+    def running(self) -> int:
+        """Requests decoding or waiting to join."""
+        return len(self.rows) + len(self.pending)
 
     def stop(self) -> None:
         with self.cond:
@@ -151,7 +154,7 @@ class ContinuousBatcher:
         """The decode thread. A failure inside a step fails that step's requests and the loop
         goes on; anything that ends the loop itself (an exception outside a step, SystemExit,
         KeyboardInterrupt) marks the engine dead (`dead`) and fails every caller, so that the
-        replica knows at once (serve/model_server.py)."""
+        replica knows at once (serve/replica/deployment.py)."""
         try:
             self._decode_loop()
         except BaseException as exc:
@@ -163,8 +166,8 @@ class ContinuousBatcher:
     def _decode_loop(self) -> None:
         # OpenMP's thread count is per thread: set it here too, or oneDNN runs this thread's
         # matmuls on OMP_NUM_THREADS (1 in a Ray replica) whatever `torch_threads` says.
-        if self.engine.config.torch_threads:
-            torch.set_num_threads(self.engine.config.torch_threads)
+        if self.model.torch_threads:
+            torch.set_num_threads(self.model.torch_threads)
         while True:
             with self.cond:
                 while not (self.pending or self.rows or self.stopped):
@@ -259,11 +262,11 @@ class ContinuousBatcher:
         """Prefill the joining rows together, then stack them under the running ones."""
         from transformers import DynamicCache
 
-        engine = self.engine
-        ids, mask = engine.left_pad([r.req.prompt_ids for r in rows])
+        model = self.model
+        ids, mask = model.left_pad([r.req.prompt_ids for r in rows])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
-        logits = engine.forward(ids, mask, positions, cache, logits_to_keep=1)
+        logits = model.forward(ids, mask, positions, cache, logits_to_keep=1)
         next_pos = positions[:, -1] + 1
         if not self.rows:
             self.rows, self.cache, self.mask, self.next_pos, self.logits = rows, cache, mask, next_pos, logits
@@ -297,10 +300,10 @@ class ContinuousBatcher:
             self.mask = self.mask[:, first:]
 
     def _decode(self, tokens: list[int]) -> None:
-        engine = self.engine
+        model = self.model
         step = torch.tensor(tokens, device=self.mask.device)[:, None]
         self.mask = torch.cat([self.mask, self.mask.new_ones((len(tokens), 1))], dim=1)
-        self.logits = engine.forward(step, self.mask, self.next_pos[:, None], self.cache)
+        self.logits = model.forward(step, self.mask, self.next_pos[:, None], self.cache)
         self.next_pos = self.next_pos + 1
 
     # ---- failures ---------------------------------------------------------------------------

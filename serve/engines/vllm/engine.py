@@ -62,7 +62,7 @@ class VLLMEngine(Engine):
         from transformers import AutoTokenizer, GenerationConfig
 
         os.environ.update(self.config.vllm.env)
-        from serve.sources import safetensors_dir
+        from serve.engines.sources import safetensors_dir
 
         path = await asyncio.to_thread(safetensors_dir, self.config.model)
         try:

@@ -2,7 +2,7 @@
 (https://platform.openai.com/docs/api-reference/responses/create).
 
 Served: `input` as a string or message items (text parts), `instructions`, `max_output_tokens`,
-`temperature`, `top_p`, `reasoning.effort` (a thinking budget, serve/openai_routes.py),
+`temperature`, `top_p`, `reasoning.effort` (a thinking budget, serve/ingress/openai_routes.py),
 `text.format` (text, JSON object or JSON schema: constrained decoding), `stream`. Refused by name:
 `store: true` and `previous_response_id` (responses are not kept), `tools`, image and file parts.
 Accepted and ignored: `metadata`, `user`, `service_tier`, `truncation`, `include`,
@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from serve import params
-from serve.openai_protocol import Effort
-from serve.protocol import JSONSchemaFormat, ResponseFormat, StrictBody, WireBody, text_of_content
+from serve.api import params
+from serve.api.openai import Effort
+from serve.api.protocol import JSONSchemaFormat, ResponseFormat, StrictBody, WireBody, text_of_content
 
 
 class InputMessage(StrictBody):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 
-from serve.auth import check_bearer, is_public
+from serve.ingress.auth import check_bearer, is_public
 from serve.errors import BodyTooLarge, TriserveError, UnsupportedMediaType
-from serve.http_errors import error_response
+from serve.ingress.http_errors import error_response
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 

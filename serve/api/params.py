@@ -1,7 +1,7 @@
 """The sampling parameters and their bounds, declared once.
 
 Every place that takes a sampling parameter uses these types: the wire models of the compare and
-OpenAI routes (serve/protocol.py, serve/openai_protocol.py), a role's defaults (serve/config.py),
+OpenAI routes (serve/api/protocol.py, serve/api/openai.py), a role's defaults (serve/config.py),
 the SDK and the CLI (which read the bounds and descriptions off `GenerationParams`). Bounds follow
 the OpenAI API where it has the parameter (`temperature` 0..2, `presence_penalty` and
 `frequency_penalty` −2..2, `logit_bias` −100..100, `top_logprobs` 0..20) and vLLM's

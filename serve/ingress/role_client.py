@@ -1,7 +1,7 @@
 """Calling a model deployment from the ingress: time budgets, and errors made typed.
 
 Every call has a deadline (the role's time budget); past it the call is cancelled on the replica
-and an `UpstreamTimeout` raised. A role with no running replica (`serve/availability.py`) is
+and an `UpstreamTimeout` raised. A role with no running replica (`serve/ingress/availability.py`) is
 refused at once with a 503 (`no_replica`), and a call still waiting for a replica when the role
 loses its last one fails then, not at its deadline. Anything a handle raises comes out as a
 `TriserveError`.
@@ -13,10 +13,10 @@ import asyncio
 import time
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
-from serve.availability import ReplicaWatch
+from serve.ingress.availability import ReplicaWatch
 from serve.errors import UpstreamTimeout
 from serve.generation import Chunk, Completion, GenerationRequest
-from serve.http_errors import classify
+from serve.ingress.http_errors import classify
 
 T = TypeVar("T")
 

@@ -1,8 +1,8 @@
 """Wire models of triserve's HTTP API, shared by the server and the client SDK.
 
 Nothing here imports ray or torch, so `clients/` can use these models cheaply.
-The OpenAI routes' own bodies are in serve/openai_protocol.py; the sampling parameters' bounds in
-serve/params.py. Unknown fields are rejected (400 with `param`), as the OpenAI API itself does.
+The OpenAI routes' own bodies are in serve/api/openai.py; the sampling parameters' bounds in
+serve/api/params.py. Unknown fields are rejected (400 with `param`), as the OpenAI API itself does.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from serve import params
+from serve.api import params
 
 class StrictBody(BaseModel):
     """Request bodies: unknown fields are an error (400 naming the field)."""
@@ -67,7 +67,7 @@ class ResponseFormat(StrictBody):
 class GenerationParams(StrictBody):
     """Sampling parameters. A field left unset takes the role's default from the config.
 
-    Bounds are declared once in serve/params.py; `logit_bias` token ids and `top_logprobs` are
+    Bounds are declared once in serve/api/params.py; `logit_bias` token ids and `top_logprobs` are
     checked against the model's vocabulary and the role's caps when the request is prepared."""
 
     max_new_tokens: params.MaxTokens | None = None

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from serve import params
-from serve.protocol import (
+from serve.api import params
+from serve.api.protocol import (
     FinishReason,
     GenerationParams,
     Message,

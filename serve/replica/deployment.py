@@ -24,7 +24,7 @@ from serve.errors import EngineDead, EngineFailure, TriserveError
 from serve.generation import (Accumulator, Chunk, Completion, GenerationRequest, PreparedRequest,
                               merge_chunks)
 from serve.metrics import RoleMetrics
-from serve.tool_calls import ToolCallReader, parser_class
+from serve.replica.tool_calls import ToolCallReader, parser_class
 
 logger = logging.getLogger("ray.serve")
 
@@ -147,7 +147,7 @@ class ModelServer:
         takes tens of milliseconds (8,000 words: about 60 ms); one thread keeps the calls into
         the tokenizer one at a time."""
         self._refuse_if_dead()
-        # `tools` reach a role only with a tool_parser: serve/openai_routes.py refuses the rest.
+        # `tools` reach a role only with a tool_parser: serve/ingress/openai_routes.py refuses the rest.
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self.tokenizing, self.engine.prepare, req)
         prepared.tools = bool(req.tools)

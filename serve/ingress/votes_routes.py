@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from serve.calls import await_response
+from serve.ingress.role_client import await_response
 from serve.errors import NotFound, Unavailable
-from serve.http_errors import classify
+from serve.ingress.http_errors import classify
 from serve.votes import ranking
-from serve.votes_protocol import Leaderboard, VoteAck, VoteRecord, VoteRequest
+from serve.api.votes import Leaderboard, VoteAck, VoteRecord, VoteRequest
 
 PAGE = 500
 JSONL = "application/x-ndjson"

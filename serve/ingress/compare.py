@@ -7,12 +7,12 @@ import asyncio
 import time
 from typing import AsyncIterator
 
-from serve.calls import RoleCaller
+from serve.ingress.role_client import RoleCaller
 from serve.generation import Accumulator, Completion, GenerationRequest
-from serve.http_errors import classify, error_info
+from serve.ingress.http_errors import classify, error_info
 from serve.metrics import ingress_metrics
-from serve.protocol import CompareEvent, CompareRequest, GenerationParams, RoleResult, Usage
-from serve.sse import DONE, sse
+from serve.api.protocol import CompareEvent, CompareRequest, GenerationParams, RoleResult, Usage
+from serve.ingress.sse import DONE, sse
 
 
 def role_requests(body: CompareRequest, roles: list[str], rid: str) -> dict[str, GenerationRequest]:

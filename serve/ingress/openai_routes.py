@@ -18,8 +18,8 @@ from typing import AsyncIterator
 
 from fastapi.responses import StreamingResponse
 
-from serve import openai_protocol as op
-from serve.calls import RoleCaller, RoleStream
+from serve.api import openai as op
+from serve.ingress.role_client import RoleCaller, RoleStream
 from serve.config import RoleConfig
 from serve.errors import InvalidRequest
 from serve.generation import (
@@ -31,9 +31,9 @@ from serve.generation import (
     resolve_sampling,
     thinking_budget,
 )
-from serve.http_errors import classify, error_info
-from serve.protocol import ErrorResponse, GenerationParams, Usage, new_id
-from serve.sse import DONE, SSE_HEADERS, sse
+from serve.ingress.http_errors import classify, error_info
+from serve.api.protocol import ErrorResponse, GenerationParams, Usage, new_id
+from serve.ingress.sse import DONE, SSE_HEADERS, sse
 
 
 def _check(cfg: RoleConfig, body, params: GenerationParams) -> None:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from serve.protocol import Message, StrictBody, WireBody
+from serve.api.protocol import Message, StrictBody, WireBody
 
 Verdict = Literal["winner", "tie", "all_bad"]
 

@@ -19,8 +19,8 @@ from typing import AsyncIterator
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from serve import responses_protocol as rp
-from serve.calls import RoleCaller, RoleStream
+from serve.api import responses as rp
+from serve.ingress.role_client import RoleCaller, RoleStream
 from serve.config import RoleConfig
 from serve.errors import InvalidRequest
 from serve.generation import (
@@ -30,9 +30,9 @@ from serve.generation import (
     resolve_sampling,
     thinking_budget,
 )
-from serve.http_errors import classify
-from serve.protocol import GenerationParams, new_id
-from serve.sse import SSE_HEADERS
+from serve.ingress.http_errors import classify
+from serve.api.protocol import GenerationParams, new_id
+from serve.ingress.sse import SSE_HEADERS
 
 
 def _refuse(body: rp.ResponsesRequest) -> None:

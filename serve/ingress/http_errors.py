@@ -23,7 +23,7 @@ from serve.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from serve.protocol import ErrorInfo, ErrorResponse
+from serve.api.protocol import ErrorInfo, ErrorResponse
 
 logger = logging.getLogger("ray.serve")
 

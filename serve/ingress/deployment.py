@@ -1,8 +1,8 @@
 """The ingress deployment: the HTTP API in front of the model deployments.
 
 Routes stay thin: they validate (pydantic, through FastAPI), pick the roles, and hand the work to
-`compare.py`, `calls.py`, `openai_routes.py` and
-`votes/gateway.py`. Every error leaves through `http_errors.py`.
+`compare.py` (the fan-out), `openai_routes.py`, `responses_routes.py` and `votes_routes.py`, which
+reach the roles through `role_client.py`. Every error leaves through `http_errors.py`.
 """
 
 # No `from __future__ import annotations` here: FastAPI must see the real body types of the
@@ -17,23 +17,23 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
 
-from serve import http_errors, page
-from serve.calls import RoleCaller, await_response
-from serve.compare import Comparison, role_requests
+from serve.ingress import http_errors, page
+from serve.ingress.role_client import RoleCaller, await_response
+from serve.ingress.compare import Comparison, role_requests
 from serve.config import AppConfig
 from serve.errors import InvalidRequest, NotFound, Unavailable
 from serve.generation import GenerationRequest, resolve_sampling
-from serve.auth import exposure_warnings, http_host, load_keys
-from serve.availability import ReplicaWatch
-from serve.guard import GuardSettings, RequestGuard
+from serve.ingress.auth import exposure_warnings, http_host, load_keys
+from serve.ingress.availability import ReplicaWatch
+from serve.ingress.guard import GuardSettings, RequestGuard
 from serve.metrics import ingress_metrics
-from serve import openai_routes, responses_api
-from serve.openai_protocol import ChatCompletionRequest, CompletionRequest
-from serve.responses_protocol import ResponsesRequest
-from serve.sse import SSE_HEADERS
-from serve.votes.gateway import JSONL, VoteGateway
-from serve.votes_protocol import Leaderboard, VoteAck, VoteRequest
-from serve.protocol import (
+from serve.ingress import openai_routes, responses_routes
+from serve.api.openai import ChatCompletionRequest, CompletionRequest
+from serve.api.responses import ResponsesRequest
+from serve.ingress.sse import SSE_HEADERS
+from serve.ingress.votes_routes import JSONL, VoteGateway
+from serve.api.votes import Leaderboard, VoteAck, VoteRequest
+from serve.api.protocol import (
     CompareRequest,
     CompareResponse,
     HealthResponse,
@@ -146,9 +146,9 @@ class Ingress:
 
     @api.post("/v1/responses")
     async def responses(self, body: ResponsesRequest, request: Request):
-        """OpenAI's Responses API (the part a local model can honour: serve/responses_api.py)."""
+        """OpenAI's Responses API (the part a local model can honour: serve/ingress/responses_routes.py)."""
         role = self._role_for_model(body.model)
-        return await responses_api.create(
+        return await responses_routes.create(
             self.callers[role], self.config.roles[role], body, http_errors.request_id(request))
 
     @api.get("/v1/models", response_model=ModelList)
