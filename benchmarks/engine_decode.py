@@ -46,7 +46,7 @@ def run_engine(engine, n: int, max_new_tokens: int) -> tuple[float, int, float]:
     start = time.perf_counter()
     first = None
     tokens = 0
-    for step in engine.generate_batch(batch):
+    for step in engine.steps(batch):
         first = first if first is not None else time.perf_counter() - start
         tokens += sum(c.completion_tokens for c in step if c is not None and c.finish_reason)
     return time.perf_counter() - start, tokens, first
@@ -85,7 +85,7 @@ def run_continuous(engine, n: int, max_new_tokens: int) -> tuple[float, int]:
     gen = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False,
                            eos_token_id=sorted(engine.eos_ids), pad_token_id=engine.pad_id)
     start = time.perf_counter()
-    out = engine.model.generate_batch([r.prompt_ids for r in batch], generation_config=gen,
+    out = engine.model.steps([r.prompt_ids for r in batch], generation_config=gen,
                                       progress_bar=False)
     seconds = time.perf_counter() - start
     return seconds, sum(len(o.generated_tokens) for o in out.values())
@@ -141,7 +141,7 @@ def step_profile(engine, n: int, max_new_tokens: int) -> list[dict]:
     try:
         batch = prepared(engine, n, max_new_tokens)
         start = time.perf_counter()
-        steps = sum(1 for _ in engine.generate_batch(batch))
+        steps = sum(1 for _ in engine.steps(batch))
         total = time.perf_counter() - start
     finally:
         del engine.forward

@@ -45,7 +45,7 @@ def decode_tok_s(dtype: str, reps: int, threads: int) -> dict:
             request_id=f"r{i}", messages=[{"role": "user", "content": PROMPTS[i]}],
             params=GenerationParams(max_new_tokens=32, temperature=0.0))) for i in range(8)]
         start, chunks = time.perf_counter(), 0
-        for step in engine.generate_batch(reqs):
+        for step in engine.steps(reqs):
             chunks += sum(1 for c in step if c is not None)
         rates.append(round(chunks / (time.perf_counter() - start), 1))
     return {"tok_s": rates, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),

@@ -120,7 +120,7 @@ def measure_vllm(engine, vocab: int, n: int, args) -> dict:
 
     async def one(req, t0, firsts):
         tokens = 0
-        async for chunk in engine.generate(req):
+        async for chunk in engine.stream(req):
             if not firsts:
                 firsts.append(time.perf_counter() - t0)
             tokens = chunk.completion_tokens or tokens
@@ -189,7 +189,7 @@ def measure(engine, vocab: int, n: int, args) -> dict:
         sync(engine)
         start = time.perf_counter()
         first, tokens = None, 0
-        for step in engine.generate_batch(batch):
+        for step in engine.steps(batch):
             if first is None:
                 sync(engine)
                 first = time.perf_counter() - start
@@ -256,7 +256,7 @@ def main() -> None:
                 engine, config = build_engine(name, args)
                 run = measure
                 warm = requests(engine, 2, 8, 4, config.vocab_size)
-                for _ in engine.generate_batch(warm):  # first-call allocations, kernel selection
+                for _ in engine.steps(warm):  # first-call allocations, kernel selection
                     pass
                 if torch.cuda.is_available():
                     torch.cuda.reset_peak_memory_stats()

@@ -41,7 +41,7 @@ async def run_mode(eager: bool, args) -> dict:
         req = GenerationRequest(request_id=f"r{i}", prompt=f"Write a long story about cat number {i}.",
                                 params=GenerationParams(max_new_tokens=args.max_tokens, temperature=0.0))
         tokens = 0
-        async for chunk in engine.generate(engine.prepare(req)):
+        async for chunk in engine.stream(engine.prepare(req)):
             tokens = chunk.completion_tokens or tokens
         return tokens
 

@@ -8,11 +8,12 @@ Plain dataclasses (no torch, no ray) so that they pickle cheaply between ingress
 from __future__ import annotations
 
 import threading
+from typing import AsyncIterator, Protocol
 from dataclasses import dataclass, field
 
+from serve.api.protocol import GenerationParams
 from serve.config import RoleConfig
 from serve.errors import InvalidRequest
-from serve.api.protocol import GenerationParams
 
 
 @dataclass
@@ -247,3 +248,23 @@ def resolve_sampling(params: GenerationParams, config: RoleConfig) -> SamplingPa
         enable_thinking=pick("enable_thinking") and budget != 0,
         max_thinking_tokens=budget or None,
     )
+
+
+class ModelReplica(Protocol):
+    """What the ingress may call on a role's replica (`serve.replica.deployment.ModelServer`),
+    through the role's DeploymentHandle: the contract between the two, declared once as Ray
+    Serve LLM's `LLMServerProtocol` declares its server's. tests/server/test_replica_protocol.py
+    checks that the replica implements it and that the ingress calls nothing else."""
+
+    def stream(self, req: GenerationRequest) -> AsyncIterator[Chunk]:
+        """The answer as chunks: first an empty one with `prompt_tokens` once the request is
+        accepted (a refusal raises before it), then the text; the last has `finish_reason`."""
+
+    async def complete(self, req: GenerationRequest) -> Completion:
+        """The whole answer at once."""
+
+    async def health(self) -> dict:
+        """{"role", "model"} when the replica can answer; raises when its engine cannot."""
+
+    async def stats(self) -> dict:
+        """The replica's counters (requests running, finished, cancelled, tokens)."""

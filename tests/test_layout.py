@@ -112,3 +112,42 @@ def test_the_reader_sees_the_plan():
     for folder in ("api", "ingress", "replica", "engines", "votes"):
         init = ROOT / "serve" / folder / "__init__.py"
         assert init.is_file() and ast.get_docstring(ast.parse(init.read_text())), init
+
+
+def test_no_private_name_is_imported_across_modules():
+    """A `_name` is its module's own; a name another module needs is public, with a docstring."""
+    found = []
+    for name, path in _modules("serve", "clients", "tools").items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and _top(node.module or "") in ("serve", "clients"):
+                found += [f"{name} imports {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]
+    assert found == []
+
+
+def test_the_readme_map_names_every_folder():
+    """The README's "Where things are" names every top-level folder and every folder of `serve/`
+    and `clients/` (caches and Alembic's inner folders aside), so a new one gets its line."""
+    readme = (ROOT / "README.md").read_text()
+    where = readme[readme.index("## Where things are"):]
+    folders = {p.name + "/" for p in ROOT.iterdir()
+               if p.is_dir() and not p.name.startswith((".", "_")) and p.name not in ("out",)
+               and any(p.glob("*"))}
+    for top in ("serve", "clients"):
+        folders |= {str(p.relative_to(ROOT)) + "/" for p in (ROOT / top).rglob("*")
+                    if p.is_dir() and "__pycache__" not in p.parts and "migrations" not in p.parts}
+    folders &= _tracked_folders()
+    missing = sorted(f for f in folders if f"`{f}`" not in where and f"`{f.rstrip('/')}`" not in where)
+    assert missing == []
+
+
+def _tracked_folders() -> set[str]:
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    out = set()
+    for f in files:
+        parts = f.split("/")[:-1]
+        out |= {"/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)}
+    return out

@@ -1,5 +1,5 @@
-"""The config reference table of README.md, made from the config models' field descriptions
-(`tools/update_readme_config.py` writes it into the README)."""
+"""The config reference table of docs/configuration.md, made from the config models' field
+descriptions (`tools/update_config_reference.py` writes it there)."""
 
 from __future__ import annotations
 

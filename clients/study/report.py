@@ -12,9 +12,9 @@ from pathlib import Path
 
 from clients.study.budgets import budget_rows
 from clients.study.html import html
+from clients.study.judging import Judging, Pair
 from clients.study.markdown import markdown
 from clients.study.plot import budget_plot
-from clients.study.judging import Judging, Pair
 from clients.study.runner import Sample, Study
 from clients.study.summary import summarize
 

@@ -1,4 +1,5 @@
-"""The sampling parameters and their bounds, declared once.
+"""The sampling parameters: their bounds, and their names in every place (`SAMPLING`), declared
+once.
 
 Every place that takes a sampling parameter uses these types: the wire models of the compare and
 OpenAI routes (serve/api/protocol.py, serve/api/openai.py), a role's defaults (serve/config.py),
@@ -12,6 +13,7 @@ Pydantic only: the SDK imports this without ray or torch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -57,3 +59,52 @@ TopLogprobs = Annotated[int, Field(ge=0, le=MAX_TOP_LOGPROBS,
 def stop_as_list(value):
     """`stop` may be one string or a list of them (OpenAI); inside, always a list."""
     return [value] if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class SamplingParam:
+    """One sampling parameter and its name in every place that carries it.
+
+    `name`: the field of `GenerationParams` (compare's `params`, the SDK's and CLI's keyword);
+    `openai`: the OpenAI request's field, dotted for a nested one (None: not on the OpenAI
+    routes); `internal`: the field of `serve.generation.SamplingParams` it resolves into (two
+    wire fields may meet in one); `vllm`: vLLM's `SamplingParams` argument (None: triserve does
+    that part itself, e.g. stop strings, or the prompt carries it); `role_default`: a role's
+    config may set a default (`serve.config.SamplingDefaults`)."""
+
+    name: str
+    openai: str | None
+    internal: str
+    vllm: str | None
+    role_default: bool = False
+
+
+def _same(name: str, vllm: str | None = "same", role_default: bool = False) -> SamplingParam:
+    return SamplingParam(name, name, name, name if vllm == "same" else vllm, role_default)
+
+
+# The one list. tests/server/test_sampling_declared_once.py checks every model and mapping that
+# carries these against it, so a parameter added in one place and not the others fails there.
+SAMPLING: tuple[SamplingParam, ...] = (
+    SamplingParam("max_new_tokens", "max_tokens", "max_new_tokens", "max_tokens", True),
+    _same("temperature", role_default=True),
+    _same("top_p", role_default=True),
+    _same("top_k", role_default=True),
+    _same("min_p", role_default=True),
+    _same("repetition_penalty", role_default=True),
+    _same("presence_penalty", role_default=True),
+    _same("frequency_penalty", role_default=True),
+    _same("logit_bias"),
+    _same("stop", vllm=None, role_default=True),  # ours match stops on the text (engines/text.py)
+    _same("seed"),
+    _same("min_tokens"),
+    _same("ignore_eos"),
+    _same("include_stop_str_in_output", vllm=None),
+    _same("logprobs"),
+    SamplingParam("top_logprobs", "top_logprobs", "logprobs", None),
+    SamplingParam("response_format", "response_format", "constraint", "structured_outputs"),
+    SamplingParam("enable_thinking", "chat_template_kwargs.enable_thinking", "enable_thinking",
+                  None, True),  # the chat template renders it
+    SamplingParam("max_thinking_tokens", "thinking_token_budget", "max_thinking_tokens",
+                  "thinking_token_budget", True),
+)

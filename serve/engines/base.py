@@ -1,7 +1,7 @@
 """The engine seam: what a model deployment needs from whatever runs the model.
 
 The seam is per request and async (as Ray Serve LLM's `LLMEngine`): the deployment hands each
-request to `generate` and reads its chunks; the engine schedules its own batch. `HFEngine`
+request to `stream` and reads its chunks; the engine schedules its own batch. `HFEngine`
 (serve/engines/hf/) batches continuously in its own decode thread; `VLLMEngine`
 (serve/engines/vllm/) hands requests to vLLM's scheduler; `ScriptedEngine`
 (serve/engines/scripted.py) emits set text with set delays and faults, for tests and overhead
@@ -13,9 +13,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import AsyncIterator
 
+from serve.api.protocol import GenerationParams
 from serve.config import RoleConfig
 from serve.generation import Chunk, GenerationRequest, PreparedRequest
-from serve.api.protocol import GenerationParams
 
 # What `warm_up` sends: a short raw prompt, a few tokens, greedy.
 WARM_UP_PROMPT = "Hello"
@@ -27,7 +27,7 @@ class Engine(ABC):
 
     Lifecycle: `await start()` loads the model (raises when it cannot: the replica fails to
     start), `await warm_up()` runs one short generation so that the first user does not pay for
-    first-call allocations, then `prepare` + `generate` per request, `check_health` when Serve
+    first-call allocations, then `prepare` + `stream` per request, `check_health` when Serve
     asks, `shutdown` at the end.
     """
 
@@ -45,7 +45,7 @@ class Engine(ABC):
         defaults and caps. Raises `InvalidRequest` (naming `param`) for anything it refuses."""
 
     @abstractmethod
-    def generate(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
+    def stream(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
         """Decode one request; an async iterator of its chunks. The last chunk has
         `finish_reason` set and nothing comes after it. Closing the iterator early (the caller
         went away) or setting `req.cancelled` ends the request in the engine at its next step.
@@ -62,7 +62,7 @@ class Engine(ABC):
             raw=True,
             params=GenerationParams(max_new_tokens=WARM_UP_TOKENS, temperature=0.0),
         )
-        async for _ in self.generate(self.prepare(req)):
+        async for _ in self.stream(self.prepare(req)):
             pass
 
     async def check_health(self) -> None:

@@ -56,7 +56,7 @@ class ScriptedEngine(Engine):
         think = [("thinking", t) for t in self.script.think] if req.thinking else []
         return think + [("content", t) for t in self.script.tokens]
 
-    async def generate(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
+    async def stream(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
         if self.script.fail_with:
             raise RuntimeError(self.script.fail_with)  # as a crashing model would
         await asyncio.sleep(self.script.prefill_s)

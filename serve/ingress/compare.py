@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 from typing import AsyncIterator
 
-from serve.ingress.role_client import RoleCaller
-from serve.generation import Accumulator, Completion, GenerationRequest
-from serve.ingress.http_errors import classify, error_info
-from serve.metrics import ingress_metrics
 from serve.api.protocol import CompareEvent, CompareRequest, GenerationParams, RoleResult, Usage
+from serve.generation import Accumulator, Completion, GenerationRequest
+from serve.ingress.fanout import END, interleaved
+from serve.ingress.http_errors import error_info
+from serve.ingress.ray_errors import classify
+from serve.ingress.roles import Role
 from serve.ingress.sse import DONE, sse
+from serve.metrics import ingress_metrics
 
 
 def role_requests(body: CompareRequest, roles: list[str], rid: str) -> dict[str, GenerationRequest]:
@@ -59,13 +62,13 @@ def failed_result(role: str, model: str, exc: BaseException, rid: str, latency_s
 class Comparison:
     """One comparison: the same input to several roles; results or SSE events."""
 
-    def __init__(self, callers: dict[str, RoleCaller], models: dict[str, str],
-                 reqs: dict[str, GenerationRequest], cid: str, rid: str):
-        self.callers, self.models, self.reqs = callers, models, reqs
+    def __init__(self, roles: dict[str, Role], reqs: dict[str, GenerationRequest], cid: str,
+                 rid: str):
+        self.roles, self.reqs = roles, reqs
         self.cid, self.rid = cid, rid
 
     def _failed(self, role: str, exc: BaseException, elapsed: float) -> RoleResult:
-        result = failed_result(role, self.models[role], exc, self.rid, elapsed)
+        result = failed_result(role, self.roles[role].model, exc, self.rid, elapsed)
         ingress_metrics().role_errors.inc(tags={"role": role, "code": result.error.code or ""})
         return result
 
@@ -76,8 +79,9 @@ class Comparison:
         async def one(role: str):
             start = time.perf_counter()
             try:
-                c = await self.callers[role].complete(self.reqs[role])
-                return role_result(role, self.models[role], c, time.perf_counter() - start), None
+                c = await self.roles[role].caller.complete(self.reqs[role])
+                model = self.roles[role].model
+                return role_result(role, model, c, time.perf_counter() - start), None
             except Exception as exc:
                 err = classify(exc)
                 return self._failed(role, err, time.perf_counter() - start), err
@@ -90,7 +94,7 @@ class Comparison:
     async def open_stream(self) -> AsyncIterator[str]:
         """Starts every role; returns the SSE frames once one role has accepted the request.
         Raises when every role refused it (so the client gets a status, not a 200 stream)."""
-        opening = {role: asyncio.create_task(self.callers[role].open_stream(req))
+        opening = {role: asyncio.create_task(self.roles[role].caller.open_stream(req))
                    for role, req in self.reqs.items()}
         pending = set(opening.values())
         while pending:
@@ -103,34 +107,34 @@ class Comparison:
 
     async def _events(self, opening: dict[str, asyncio.Task]) -> AsyncIterator[str]:
         """SSE frames: every role's deltas interleaved as they come, one `result` per role, [DONE]."""
-        events: asyncio.Queue[CompareEvent] = asyncio.Queue()
         start = time.perf_counter()
+        accs = {role: Accumulator(start) for role in opening}
 
-        async def pump(role: str) -> None:
-            acc = Accumulator(start)
-            model = self.models[role]
-            try:
-                async for chunk in await opening[role]:
-                    acc.add(chunk, time.perf_counter())
-                    if chunk.content or chunk.thinking:
-                        await events.put(CompareEvent(
-                            id=self.cid, role=role, type="delta",
-                            content=chunk.content or None, thinking=chunk.thinking or None,
-                        ))
-                now = time.perf_counter()
-                result = role_result(role, model, acc.completion(model, now), now - start)
-            except Exception as exc:
-                result = self._failed(role, exc, time.perf_counter() - start)
-            await events.put(CompareEvent(id=self.cid, role=role, type="result", result=result))
+        async def stream(role: str):
+            async for chunk in await opening[role]:
+                yield chunk
 
-        tasks = [asyncio.create_task(pump(role)) for role in opening]
         try:
-            remaining = len(tasks)
-            while remaining:
-                event = await events.get()
-                remaining -= event.type == "result"
-                yield sse(event, exclude_none=event.type == "delta")
+            async with aclosing(interleaved({role: stream(role) for role in opening})) as items:
+                async for role, item in items:
+                    now = time.perf_counter()
+                    if isinstance(item, Exception):
+                        result = self._failed(role, item, now - start)
+                    elif item is END:
+                        model = self.roles[role].model
+                        result = role_result(role, model, accs[role].completion(model, now),
+                                             now - start)
+                    else:
+                        accs[role].add(item, now)
+                        if item.content or item.thinking:
+                            event = CompareEvent(id=self.cid, role=role, type="delta",
+                                                 content=item.content or None,
+                                                 thinking=item.thinking or None)
+                            yield sse(event, exclude_none=True)
+                        continue
+                    yield sse(CompareEvent(id=self.cid, role=role, type="result", result=result),
+                              exclude_none=False)
             yield DONE
         finally:
-            for task in [*tasks, *opening.values()]:
+            for task in opening.values():
                 task.cancel()  # the client went away: stop every role's generation

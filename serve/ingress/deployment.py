@@ -17,22 +17,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
 
-from serve.ingress import http_errors, page
-from serve.ingress.role_client import RoleCaller, await_response
-from serve.ingress.compare import Comparison, role_requests
-from serve.config import AppConfig
-from serve.errors import InvalidRequest, NotFound, Unavailable
-from serve.generation import GenerationRequest, resolve_sampling
-from serve.ingress.auth import exposure_warnings, http_host, load_keys
-from serve.ingress.availability import ReplicaWatch
-from serve.ingress.guard import GuardSettings, RequestGuard
-from serve.metrics import ingress_metrics
-from serve.ingress import openai_routes, responses_routes
 from serve.api.openai import ChatCompletionRequest, CompletionRequest
 from serve.api.responses import ResponsesRequest
+from serve.api.votes import Leaderboard, VoteAck, VoteRequest
+from serve.config import AppConfig
+from serve.errors import InvalidRequest, NotFound, Unavailable
+from serve.ingress import http_errors, openai_routes, page, responses_routes
+from serve.ingress.auth import exposure_warnings, http_host, load_keys
+from serve.ingress.availability import ReplicaWatch
+from serve.ingress.compare import Comparison, role_requests
+from serve.ingress.guard import GuardSettings, RequestGuard
+from serve.ingress.ray_errors import classify
+from serve.ingress.role_client import RoleCaller, await_response
+from serve.ingress.roles import Role
 from serve.ingress.sse import SSE_HEADERS
 from serve.ingress.votes_routes import JSONL, VoteGateway
-from serve.api.votes import Leaderboard, VoteAck, VoteRequest
+from serve.metrics import ingress_metrics
 from serve.api.protocol import (
     CompareRequest,
     CompareResponse,
@@ -72,40 +72,35 @@ class Ingress:
             {role: (h.app_name, h.deployment_name) for role, h in models.items()},
             cfg.availability_poll_s)
         self.watch.start()  # Serve runs the constructor on the replica's event loop
-        self.callers = {role: RoleCaller(role, h, cfg.role_timeout_s, self.watch)
-                        for role, h in models.items()}
-        self.models = {role: rc.model_id() for role, rc in self.config.roles.items()}
+        self.roles = {name: Role(name, self.config.roles[name],
+                                 RoleCaller(name, h, cfg.role_timeout_s, self.watch))
+                      for name, h in models.items()}
         self.votes = VoteGateway(votes, self.config.votes.timeout_s,
                                  self.config.votes.bootstrap_samples)
 
     # ---- helpers ------------------------------------------------------------------------------
 
-    def _roles(self, asked: list[str] | None) -> list[str]:
+    def _roles(self, asked: list[str] | None) -> list[Role]:
         if asked is None:
-            return list(self.callers)
-        unknown = [r for r in asked if r not in self.callers]
+            return list(self.roles.values())
+        unknown = [r for r in asked if r not in self.roles]
         if unknown:
             raise NotFound(
-                f"unknown role {unknown[0]!r}; roles: {', '.join(self.callers)}", param="roles"
+                f"unknown role {unknown[0]!r}; roles: {', '.join(self.roles)}", param="roles"
             )
-        return list(dict.fromkeys(asked))
+        return [self.roles[r] for r in dict.fromkeys(asked)]
 
-    def _role_for_model(self, model: str) -> str:
+    def _role_for_model(self, model: str) -> Role:
         """`model` may be a role name or the model id a role serves (the first role that does)."""
-        if model in self.callers:
-            return model
-        for role, served in self.models.items():
-            if served == model:
+        if model in self.roles:
+            return self.roles[model]
+        for role in self.roles.values():
+            if role.model == model:
                 return role
         raise NotFound(
-            f"unknown model {model!r}; use a role ({', '.join(self.callers)}) or a served id",
+            f"unknown model {model!r}; use a role ({', '.join(self.roles)}) or a served id",
             param="model",
         )
-
-    def _check(self, role: str, req: GenerationRequest) -> GenerationRequest:
-        """Refuse parameters beyond the role's caps here, as a 400, before any fan-out."""
-        resolve_sampling(req.params, self.config.roles[role])
-        return req
 
     # ---- routes -------------------------------------------------------------------------------
 
@@ -114,48 +109,46 @@ class Ingress:
         """The same input to several roles at once (default all); `stream` gives SSE events."""
         rid = http_errors.request_id(request)
         roles = self._roles(body.roles)
-        stray = sorted(set(body.overrides) - set(roles))
+        stray = sorted(set(body.overrides) - {r.name for r in roles})
         if stray:
             raise InvalidRequest(f"overrides for roles not asked: {stray}", param="overrides")
-        reqs = role_requests(body, roles, rid)
-        for role, req in reqs.items():
-            self._check(role, req)
-        comparison = Comparison(self.callers, self.models, reqs, new_id("cmp"), rid)
+        reqs = role_requests(body, [r.name for r in roles], rid)
+        for role in roles:  # every role's caps before any role is asked
+            role.check(reqs[role.name].params)
+        comparison = Comparison({r.name: r for r in roles}, reqs, new_id("cmp"), rid)
         if body.stream:
             events = await comparison.open_stream()
             return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
         start = time.perf_counter()
         results = await comparison.results()
         ingress_metrics().compare_latency.observe(
-            time.perf_counter() - start, tags={"roles": ",".join(roles)})
+            time.perf_counter() - start, tags={"roles": ",".join(r.name for r in roles)})
         return CompareResponse(id=comparison.cid, created=int(time.time()), results=results)
 
     @api.post("/v1/chat/completions")
     async def chat_completions(self, body: ChatCompletionRequest, request: Request):
         """OpenAI chat completions; `model` is a role or a served model id."""
-        role = self._role_for_model(body.model)
         return await openai_routes.chat_completions(
-            self.callers[role], self.config.roles[role], body, http_errors.request_id(request))
+            self._role_for_model(body.model), body, http_errors.request_id(request))
 
     @api.post("/v1/completions")
     async def completions(self, body: CompletionRequest, request: Request):
         """OpenAI text completions: each prompt continued as is (no chat template)."""
-        role = self._role_for_model(body.model)
         return await openai_routes.completions(
-            self.callers[role], self.config.roles[role], body, http_errors.request_id(request))
+            self._role_for_model(body.model), body, http_errors.request_id(request))
 
     @api.post("/v1/responses")
     async def responses(self, body: ResponsesRequest, request: Request):
         """OpenAI's Responses API (the part a local model can honour: serve/ingress/responses_routes.py)."""
-        role = self._role_for_model(body.model)
         return await responses_routes.create(
-            self.callers[role], self.config.roles[role], body, http_errors.request_id(request))
+            self._role_for_model(body.model), body, http_errors.request_id(request))
 
     @api.get("/v1/models", response_model=ModelList)
     async def list_models(self):
         """The roles, each with the model it serves."""
         return ModelList(
-            data=[ModelCard(id=role, role=role, model=m, root=m) for role, m in self.models.items()]
+            data=[ModelCard(id=r.name, role=r.name, model=r.model, root=r.model)
+                  for r in self.roles.values()]
         )
 
     @api.post("/v1/votes", response_model=VoteAck)
@@ -180,20 +173,20 @@ class Ingress:
         must know (an API open to the network)."""
         timeout = self.config.ingress.health_timeout_s
 
-        async def probe(role: str) -> RoleHealth:
+        async def probe(role: Role) -> RoleHealth:
             try:
-                await self.watch.check(role)  # Serve's controller: no running replica
+                await self.watch.check(role.name)  # Serve's controller: no running replica
             except Unavailable as exc:
-                return RoleHealth(status="unavailable", model=self.models[role], error=exc.message)
+                return RoleHealth(status="unavailable", model=role.model, error=exc.message)
             try:
-                await asyncio.wait_for(await_response(self.callers[role].handle.health.remote()), timeout)
-                return RoleHealth(status="ok", model=self.models[role])
+                await asyncio.wait_for(await_response(role.caller.handle.health.remote()), timeout)
+                return RoleHealth(status="ok", model=role.model)
             except Exception as exc:
-                msg = "timed out" if isinstance(exc, asyncio.TimeoutError) else http_errors.classify(exc).message
-                return RoleHealth(status="unavailable", model=self.models[role], error=msg)
+                msg = "timed out" if isinstance(exc, asyncio.TimeoutError) else classify(exc).message
+                return RoleHealth(status="unavailable", model=role.model, error=msg)
 
-        checks = await asyncio.gather(*(probe(r) for r in self.callers))
-        roles = dict(zip(self.callers, checks))
+        checks = await asyncio.gather(*(probe(r) for r in self.roles.values()))
+        roles = dict(zip(self.roles, checks))
         ok = all(c.status == "ok" for c in checks)
         body = HealthResponse(status="ok" if ok else "degraded", roles=roles,
                               warnings=self.warnings)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import uuid
 
-from serve.ingress.auth import check_bearer, is_public
 from serve.errors import BodyTooLarge, TriserveError, UnsupportedMediaType
+from serve.ingress.auth import check_bearer, is_public
 from serve.ingress.http_errors import error_response
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}

@@ -1,13 +1,13 @@
 """The one place that turns exceptions into HTTP error responses (`{"error": {...}}`).
 
-Validation → 400 naming `param`; our typed errors → their status; Ray's back-pressure → 503 with
-`Retry-After`; a dead replica → 503; anything unexpected → 500 with the message masked and the
-request id kept, so the log line can be found.
+Validation → 400 naming `param`; our typed errors → their status (a 503 with `Retry-After`);
+anything else is first made one of ours by `ray_errors.classify` (Ray's back-pressure and a
+dead replica → 503; anything unexpected → 500 with the message masked and the request id kept,
+so the log line can be found).
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 from fastapi import FastAPI, Request
@@ -20,12 +20,11 @@ from serve.errors import (
     InvalidRequest,
     NotFound,
     TriserveError,
-    Unavailable,
     UnsupportedMediaType,
 )
 from serve.api.protocol import ErrorInfo, ErrorResponse
+from serve.ingress.ray_errors import classify
 
-logger = logging.getLogger("ray.serve")
 
 RETRY_AFTER_S = 1
 
@@ -36,32 +35,6 @@ def request_id(request: Request) -> str:
         rid = request.headers.get("x-request-id") or uuid.uuid4().hex
         request.state.request_id = rid
     return rid
-
-
-def classify(exc: BaseException) -> TriserveError:
-    """Any exception from a handle call or our own code, as one of our typed errors."""
-    from ray import exceptions as ray_exc
-    from ray.serve.exceptions import (
-        BackPressureError,
-        DeploymentUnavailableError,
-        ReplicaUnavailableError,
-    )
-
-    cause = getattr(exc, "cause", None)  # a RayTaskError carries the replica's exception
-    # The cause first: Ray's `RayTaskError(InvalidRequest)` is a TriserveError too, but one built
-    # without our fields' values (its `code` is the class default).
-    if isinstance(cause, TriserveError):
-        return cause
-    if isinstance(exc, TriserveError):
-        return exc
-    if isinstance(exc, BackPressureError) or isinstance(cause, BackPressureError):
-        return Unavailable("the model is at capacity; retry shortly", code="overloaded")
-    gone = (ray_exc.RayActorError, ray_exc.ActorUnavailableError, DeploymentUnavailableError,
-            ReplicaUnavailableError)
-    if isinstance(exc, gone) or isinstance(cause, gone):
-        return Unavailable("the model replica went away; retry shortly", code="replica_unavailable")
-    logger.error("unexpected error", exc_info=exc)
-    return TriserveError("internal error")
 
 
 def error_info(exc: TriserveError, rid: str | None) -> ErrorInfo:

@@ -14,39 +14,28 @@ stream has started is sent as one `{"error": ...}` frame before it, as vLLM does
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from typing import AsyncIterator
 
 from fastapi.responses import StreamingResponse
 
 from serve.api import openai as op
-from serve.ingress.role_client import RoleCaller, RoleStream
-from serve.config import RoleConfig
 from serve.errors import InvalidRequest
+from serve.ingress.fanout import END, interleaved
+from serve.ingress.role_client import RoleCaller, RoleStream
+from serve.ingress.roles import Role
 from serve.generation import (
     Chunk,
     Completion,
     GenerationRequest,
     ParsedToolCall,
     TokenLogprob,
-    resolve_sampling,
     thinking_budget,
 )
-from serve.ingress.http_errors import classify, error_info
 from serve.api.protocol import ErrorResponse, GenerationParams, Usage, new_id
+from serve.ingress.http_errors import error_info
+from serve.ingress.ray_errors import classify
 from serve.ingress.sse import DONE, SSE_HEADERS, sse
-
-
-def _check(cfg: RoleConfig, body, params: GenerationParams) -> None:
-    """What the role refuses, as a 400 before anything is sent to it."""
-    if body.n > cfg.n_cap:
-        raise InvalidRequest(f"n is {body.n}; this role allows at most {cfg.n_cap}",
-                             param="n", code="above_cap")
-    if params.top_logprobs is not None and params.top_logprobs > cfg.top_logprobs_cap:
-        name = "top_logprobs" if isinstance(body, op.ChatCompletionRequest) else "logprobs"
-        raise InvalidRequest(
-            f"{name} is {params.top_logprobs}; this role allows at most {cfg.top_logprobs_cap}",
-            param=name, code="above_cap")
-    resolve_sampling(params, cfg)
 
 
 def _choices(params: GenerationParams, n: int) -> list[GenerationParams]:
@@ -55,15 +44,14 @@ def _choices(params: GenerationParams, n: int) -> list[GenerationParams]:
     return [params.model_copy(update={"seed": (params.seed + i) % 2**63}) for i in range(n)]
 
 
-async def chat_completions(caller: RoleCaller, cfg: RoleConfig, body: op.ChatCompletionRequest,
-                           rid: str):
+async def chat_completions(role: Role, body: op.ChatCompletionRequest, rid: str):
     """`POST /v1/chat/completions` for one role. Raises `InvalidRequest` for what the role
     cannot serve (`tools` without a tool parser, `tool_choice` other than auto/none, caps)."""
-    params = thinking_budget(body.to_generation_params(), cfg, body.reasoning_effort,
+    params = thinking_budget(body.to_generation_params(), role.config, body.reasoning_effort,
                              body.thinking_token_budget)
-    _check(cfg, body, params)
+    role.check(params, body.n)
     tools = body.tools_for_template()
-    if tools and cfg.tool_parser is None:
+    if tools and role.config.tool_parser is None:
         raise InvalidRequest("this role reads no tool calls (its config has no tool_parser)",
                              param="tools", code="tools_not_supported")
     if body.tool_choice not in (None, "none", "auto"):
@@ -75,8 +63,8 @@ async def chat_completions(caller: RoleCaller, cfg: RoleConfig, body: op.ChatCom
             for i, p in enumerate(_choices(params, body.n))]
     cid = new_id("chatcmpl")
     if body.stream:
-        return await _stream(caller, reqs, ChatFrames(cid, body.model, body.include_usage), rid)
-    done = await _gather(caller, reqs)
+        return await _stream(role.caller, reqs, ChatFrames(cid, body.model, body.include_usage), rid)
+    done = await _gather(role.caller, reqs)
     return op.ChatCompletionResponse(
         id=cid, model=body.model, usage=_usage(done, ChatFrames.shared_prompt),
         choices=[op.ChatChoice(index=i, message=_message(c), finish_reason=_finish(c),
@@ -84,11 +72,11 @@ async def chat_completions(caller: RoleCaller, cfg: RoleConfig, body: op.ChatCom
                  for i, c in enumerate(done)])
 
 
-async def completions(caller: RoleCaller, cfg: RoleConfig, body: op.CompletionRequest, rid: str):
+async def completions(role: Role, body: op.CompletionRequest, rid: str):
     """`POST /v1/completions` for one role: every prompt of the list, `n` choices each."""
-    params = thinking_budget(body.to_generation_params(), cfg, body.reasoning_effort,
+    params = thinking_budget(body.to_generation_params(), role.config, body.reasoning_effort,
                              body.thinking_token_budget)
-    _check(cfg, body, params)
+    role.check(params, body.n, top_logprobs_param="logprobs")
     if body.echo and body.logprobs is not None:
         raise InvalidRequest("echo with logprobs is not served (it needs the prompt's "
                              "log-probabilities)", param="echo")
@@ -98,8 +86,8 @@ async def completions(caller: RoleCaller, cfg: RoleConfig, body: op.CompletionRe
             for k, prompt in enumerate(prompts) for i, p in enumerate(_choices(params, body.n))]
     cid = new_id("cmpl")
     if body.stream:
-        return await _stream(caller, reqs, CompletionFrames(cid, body.model, body.include_usage), rid)
-    done = await _gather(caller, reqs)
+        return await _stream(role.caller, reqs, CompletionFrames(cid, body.model, body.include_usage), rid)
+    done = await _gather(role.caller, reqs)
     return op.CompletionResponse(
         id=cid, model=body.model, usage=_usage(done, CompletionFrames.shared_prompt),
         choices=[op.CompletionChoice(index=i, text=c.content, finish_reason=_finish(c),
@@ -247,44 +235,26 @@ async def _stream(caller: RoleCaller, reqs: list[GenerationRequest], frames,
 
 
 async def _relay(streams: list[RoleStream], frames, rid: str) -> AsyncIterator[str]:
-    queue: asyncio.Queue = asyncio.Queue()
     finals: dict[int, Chunk] = {}
-
-    async def pump(index: int, stream: RoleStream) -> None:
-        try:
-            async for chunk in stream:
-                await queue.put((index, chunk))
-                if chunk.finish_reason:
-                    finals[index] = chunk
-            await queue.put((index, None))
-        except Exception as exc:
-            await queue.put((index, exc))
-
     # A choice's opening frame (chat: the role) goes out with its first text, as vLLM's server
     # sends it: clients and benchmarks (vllm bench serve) take the first frame as the first token.
     opened: set[int] = set()
-    tasks = [asyncio.create_task(pump(i, s)) for i, s in enumerate(streams)]
-    try:
-        open_ = len(streams)
-        while open_:
-            index, item = await queue.get()
-            if item is None:
-                open_ -= 1
-            elif isinstance(item, BaseException):
-                err = classify(item)
-                yield sse(ErrorResponse(error=error_info(err, rid)))
+    async with aclosing(interleaved(dict(enumerate(streams)))) as items:
+        async for index, item in items:
+            if item is END:
+                continue
+            if isinstance(item, Exception):
+                yield sse(ErrorResponse(error=error_info(classify(item), rid)))
                 break
-            else:
-                out = frames.of(index, item)
-                if out and index not in opened:
-                    opened.add(index)
-                    out = frames.opening(index) + out
-                for frame in out:
-                    yield sse(frame)
+            if item.finish_reason:
+                finals[index] = item
+            out = frames.of(index, item)
+            if out and index not in opened:
+                opened.add(index)
+                out = frames.opening(index) + out
+            for frame in out:
+                yield sse(frame)
         else:
             if frames.include_usage:
                 yield sse(frames.usage(_usage(list(finals.values()), frames.shared_prompt)))
-        yield DONE
-    finally:
-        for t in tasks:
-            t.cancel()
+    yield DONE

@@ -20,18 +20,17 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from serve.api import responses as rp
-from serve.ingress.role_client import RoleCaller, RoleStream
-from serve.config import RoleConfig
 from serve.errors import InvalidRequest
+from serve.ingress.role_client import RoleStream
+from serve.ingress.roles import Role
 from serve.generation import (
     Accumulator,
     Completion,
     GenerationRequest,
-    resolve_sampling,
     thinking_budget,
 )
-from serve.ingress.http_errors import classify
 from serve.api.protocol import GenerationParams, new_id
+from serve.ingress.ray_errors import classify
 from serve.ingress.sse import SSE_HEADERS
 
 
@@ -46,22 +45,23 @@ def _refuse(body: rp.ResponsesRequest) -> None:
         raise InvalidRequest("tools are served on /v1/chat/completions, not here", param="tools")
 
 
-async def create(caller: RoleCaller, cfg: RoleConfig, body: rp.ResponsesRequest, rid: str):
+async def create(role: Role, body: rp.ResponsesRequest, rid: str):
     """The role's response. Raises `InvalidRequest` naming what is not served."""
     _refuse(body)
     fmt = body.text.format if body.text and body.text.format else None
     params = GenerationParams(max_new_tokens=body.max_output_tokens, temperature=body.temperature,
                               top_p=body.top_p, seed=body.seed,
                               response_format=fmt.response_format() if fmt else None)
-    params = thinking_budget(params, cfg, body.reasoning.effort if body.reasoning else None, None)
-    resolve_sampling(params, cfg)  # a 400 for what the role refuses, before it is asked
+    params = thinking_budget(params, role.config, body.reasoning.effort if body.reasoning else None,
+                             None)
+    role.check(params)  # a 400 for what the role refuses, before it is asked
     req = GenerationRequest(request_id=rid, messages=body.messages(), params=params)
     builder = _Builder(new_id("resp"), body)
     if body.stream:
-        stream = await caller.open_stream(req)
+        stream = await role.caller.open_stream(req)
         return StreamingResponse(builder.events(stream), media_type="text/event-stream",
                                  headers=SSE_HEADERS)
-    return builder.response(await caller.complete(req))
+    return builder.response(await role.caller.complete(req))
 
 
 class _Event(BaseModel):

@@ -13,10 +13,10 @@ import asyncio
 import time
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
-from serve.ingress.availability import ReplicaWatch
 from serve.errors import UpstreamTimeout
 from serve.generation import Chunk, Completion, GenerationRequest
-from serve.ingress.http_errors import classify
+from serve.ingress.availability import ReplicaWatch
+from serve.ingress.ray_errors import classify
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ class RoleCaller:
     async def complete(self, req: GenerationRequest) -> Completion:
         """One whole answer."""
         await self.check_available()
-        response = self.handle.generate.remote(req)
+        response = self.handle.complete.remote(req)
         return await self._bounded(await_response(response), time.monotonic() + self.timeout_s,
                                    response.cancel)
 

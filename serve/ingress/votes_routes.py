@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from serve.ingress.role_client import await_response
-from serve.errors import NotFound, Unavailable
-from serve.ingress.http_errors import classify
-from serve.votes import ranking
 from serve.api.votes import Leaderboard, VoteAck, VoteRecord, VoteRequest
+from serve.errors import NotFound, Unavailable
+from serve.ingress.ray_errors import classify
+from serve.ingress.role_client import await_response
+from serve.votes import ranking
 
 PAGE = 500
 JSONL = "application/x-ndjson"

@@ -1,7 +1,7 @@
 """The model deployment: one class, deployed once per role (Base, Instruct, Reasoning).
 
 A thin async layer over the role's engine (serve/engines/): each request goes to
-`engine.generate` on its own and the engine schedules its batch (our loop: requests join the
+`engine.stream` on its own and the engine schedules its batch (our loop: requests join the
 running batch at the next decode step; vLLM: its scheduler). The replica says it is ready only
 after the engine has loaded and run one short generation (`warm_up`), so the first user does not
 pay for first-call allocations.
@@ -78,7 +78,7 @@ async def coalesced(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
 # application failure three in a row).
 @serve.deployment(max_ongoing_requests=32, health_check_period_s=2, health_check_timeout_s=30)
 class ModelServer:
-    """One role's replica. `stream` and `generate` are what the ingress calls (through
+    """One role's replica. `stream` and `complete` are what the ingress calls (through
     DeploymentHandles); `health` and `stats` answer probes and tests.
 
     When its engine dies (vLLM's engine core process killed, our decode thread ended) the
@@ -134,7 +134,7 @@ class ModelServer:
         async for chunk in coalesced(self._run(prepared)):
             yield chunk
 
-    async def generate(self, req: GenerationRequest) -> Completion:
+    async def complete(self, req: GenerationRequest) -> Completion:
         """The whole generation at once."""
         acc = Accumulator(time.perf_counter())
         async for chunk in self._run(await self._prepare(req)):
@@ -167,7 +167,7 @@ class ModelServer:
         try:
             if prepared.echo:
                 yield Chunk(content=prepared.echo)
-            async for chunk in self.engine.generate(prepared):
+            async for chunk in self.engine.stream(prepared):
                 if first is None and (chunk.content or chunk.thinking or chunk.finish_reason):
                     first = time.perf_counter()
                 if chunk.finish_reason == "error":

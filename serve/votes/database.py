@@ -15,8 +15,8 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from serve.votes.schema import Vote
 from serve.api.votes import VoteRecord, VoteRequest
+from serve.votes.schema import Vote
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _FIELDS = ("prompt", "messages", "system", "params", "answers", "shown_order", "blind",

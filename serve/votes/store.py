@@ -15,9 +15,9 @@ import logging
 from ray import serve
 from sqlalchemy.engine import make_url
 
+from serve.api.votes import VoteAck, VoteRequest
 from serve.errors import Unavailable
 from serve.votes.database import VoteDatabase
-from serve.api.votes import VoteAck, VoteRequest
 
 logger = logging.getLogger("ray.serve")
 

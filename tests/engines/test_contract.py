@@ -10,9 +10,9 @@ import asyncio
 
 import pytest
 
+from serve.api.protocol import GenerationParams
 from serve.errors import InvalidRequest
 from serve.generation import Accumulator, Chunk, Completion, GenerationRequest
-from serve.api.protocol import GenerationParams
 
 QUESTION = "Which is larger, 9.11 or 9.8?"
 
@@ -24,7 +24,7 @@ def request(prompt=QUESTION, raw=False, **params) -> GenerationRequest:
 async def collect(engine, req: GenerationRequest) -> tuple[Completion, list[Chunk]]:
     """Runs one request; its Completion and its chunks. Checks the one-final-chunk contract."""
     acc, chunks = Accumulator(0.0), []
-    async for chunk in engine.generate(engine.prepare(req)):
+    async for chunk in engine.stream(engine.prepare(req)):
         assert not (chunks and chunks[-1].finish_reason), "a chunk came after the final one"
         acc.add(chunk, 0.0)
         chunks.append(chunk)
@@ -115,7 +115,7 @@ def test_a_cancelled_request_ends_and_the_others_go_on(driver):
     alone = one(driver, keep)
 
     async def go(e):
-        gen = e.generate(e.prepare(request("the quick brown fox", raw=True, max_new_tokens=200)))
+        gen = e.stream(e.prepare(request("the quick brown fox", raw=True, max_new_tokens=200)))
         other = asyncio.ensure_future(collect(e, keep))
         got = [await gen.__anext__() for _ in range(2)]
         await gen.aclose()  # the client went away

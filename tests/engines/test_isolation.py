@@ -18,9 +18,9 @@ from dataclasses import replace
 
 import pytest
 
+from serve.api.protocol import GenerationParams
 from serve.engines.text import SequenceState
 from serve.generation import Accumulator, GenerationRequest
-from serve.api.protocol import GenerationParams
 from server.ledger import record, write
 
 INNOCENT = [
@@ -38,7 +38,7 @@ def _request(rid: str, prompt: str, params: dict) -> GenerationRequest:
 
 async def _run(engine, prepared):
     acc, error = Accumulator(0.0), None
-    async for chunk in engine.generate(prepared):
+    async for chunk in engine.stream(prepared):
         acc.add(chunk, 0.0)
         if chunk.finish_reason == "error":
             error = chunk.error

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from serve.errors import InvalidRequest
 from serve.api.protocol import ResponseFormat
+from serve.errors import InvalidRequest
 from test_contract import many, one, request
 
 PROMPT = "the quick brown fox"

@@ -9,8 +9,8 @@ import pytest
 from serving import deploy
 
 from apps import scripted_role
-from serve.ingress.auth import check_bearer
 from serve.errors import AuthenticationFailed
+from serve.ingress.auth import check_bearer
 
 FILE_KEY, ENV_KEY = "sk-file-key-never-logged-41", "sk-env-key-never-logged-42"
 

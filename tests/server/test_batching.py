@@ -15,10 +15,10 @@ import threading
 import httpx
 import pytest
 
-from serve.config import RoleConfig
-from serve.generation import Accumulator, GenerationRequest
-from serve.engines.hf.engine import HFEngine
 from serve.api.protocol import GenerationParams
+from serve.config import RoleConfig
+from serve.engines.hf.engine import HFEngine
+from serve.generation import Accumulator, GenerationRequest
 
 
 def make_engine(path, **batching) -> HFEngine:
@@ -53,7 +53,7 @@ class Group(threading.Thread):
         self.first_step = threading.Event()
 
     def run(self):
-        for step in self.engine.generate_batch(self.reqs):
+        for step in self.engine.steps(self.reqs):
             self.first_step.set()
             for i, chunk in enumerate(step):
                 if chunk is not None:
@@ -148,7 +148,7 @@ def test_a_failing_step_fails_its_callers_and_the_engine_goes_on(engine):
     bad = prepared(engine)
     bad.prompt_ids = [10**6]  # beyond the vocabulary: the forward pass raises
     with pytest.raises(IndexError):
-        list(engine.generate_batch([bad]))
+        list(engine.steps([bad]))
     assert alone(engine, max_new_tokens=4).completion_tokens == 4
 
 

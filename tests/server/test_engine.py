@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from serve.api.protocol import GenerationParams
 from serve.config import RoleConfig
+from serve.engines.hf.engine import HFEngine
 from serve.errors import InvalidRequest
 from serve.generation import Accumulator, GenerationRequest
-from serve.engines.hf.engine import HFEngine
-from serve.api.protocol import GenerationParams
 
 
 def make_engine(path, **extra) -> HFEngine:
@@ -38,7 +38,7 @@ def run(engine, *reqs: GenerationRequest):
     prepared = [engine.prepare(r) for r in reqs]
     accs = [Accumulator(0.0) for _ in prepared]
     seen_final = [0] * len(prepared)
-    for step in engine.generate_batch(prepared):
+    for step in engine.steps(prepared):
         assert len(step) == len(prepared)
         for i, chunk in enumerate(step):
             if chunk is not None:
@@ -99,7 +99,7 @@ def test_batched_equals_alone_for_greedy_with_mixed_requests(qwen2):
 def test_early_finisher_leaves_the_batch(qwen2):
     prepared = [qwen2.prepare(request(max_new_tokens=2)), qwen2.prepare(request(max_new_tokens=20))]
     finished_at = {}
-    for n, step in enumerate(qwen2.generate_batch(prepared)):
+    for n, step in enumerate(qwen2.steps(prepared)):
         for i, chunk in enumerate(step):
             if chunk is not None and chunk.finish_reason:
                 finished_at[i] = n
@@ -109,7 +109,7 @@ def test_early_finisher_leaves_the_batch(qwen2):
 def test_cancelled_request_finishes_at_the_next_step(qwen2):
     prepared = [qwen2.prepare(request(max_new_tokens=20)), qwen2.prepare(request(max_new_tokens=20))]
     reasons = {}
-    for n, step in enumerate(qwen2.generate_batch(prepared)):
+    for n, step in enumerate(qwen2.steps(prepared)):
         if n == 1:
             prepared[0].cancelled.set()
         for i, chunk in enumerate(step):

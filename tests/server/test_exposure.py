@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from serve.ingress.auth import exposure_warnings, is_loopback
 from serve.config import AppConfig, IngressConfig
+from serve.ingress.auth import exposure_warnings, is_loopback
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from serve.votes import ranking
 from serve.api.votes import VoteRequest
+from serve.votes import ranking
 
 MODELS = {"base": "m-base", "instruct": "m-instruct", "reasoning": "m-reasoning"}
 

@@ -11,11 +11,11 @@ import time
 import pytest
 from ray.exceptions import RayActorError
 
-from serve.errors import NotFound, Unavailable
-from serve.votes.database import VoteDatabase
-from serve.ingress.votes_routes import VoteGateway
-from serve.votes.store import HEAD_NODE, VoteStore, store_options
 from serve.api.votes import VoteRequest
+from serve.errors import NotFound, Unavailable
+from serve.ingress.votes_routes import VoteGateway
+from serve.votes.database import VoteDatabase
+from serve.votes.store import HEAD_NODE, VoteStore, store_options
 
 VOTE = VoteRequest(comparison_id="c1", answers=[{"role": "a", "model": "m1"},
                                                 {"role": "b", "model": "m2"}],

@@ -1,7 +1,7 @@
 """Continuous batching for the HF engine: one decode loop per replica, which requests join at the
 next step and leave the step they finish.
 
-Each request (`stream`, from the replica's event loop) or group (`generate`, from a thread)
+Each request (`stream`, from the replica's event loop) or group (`steps`, from a thread)
 joins the running batch at the next decode step instead of waiting for the ones before it to
 finish, so a replica under steady load keeps its batch full. When the loop is idle, the first
 arrival waits up to `wait_s` for others, so that a burst is prefilled as one batch.
@@ -106,7 +106,7 @@ class ContinuousBatcher:
         finally:
             req.cancelled.set()  # the caller left early: its row finishes at the next step
 
-    def generate(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
+    def steps(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
         """A group joins the running batch; one list per step, as long as `batch`. Blocks the
         calling thread between steps."""
         steps: queue.SimpleQueue = queue.SimpleQueue()

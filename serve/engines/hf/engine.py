@@ -21,8 +21,8 @@ from serve.engines.hf.batcher import ContinuousBatcher
 from serve.engines.hf.model import LoadedModel
 from serve.engines.prompts import PromptBuilder
 from serve.engines.reasoning import forced_end_ids
-from serve.generation import Chunk, GenerationRequest, PreparedRequest
 from serve.engines.sources import LocalModel, converted_dir, load_gguf, resolve, save_converted
+from serve.generation import Chunk, GenerationRequest, PreparedRequest
 
 logger = logging.getLogger("triserve.engine")
 
@@ -115,16 +115,16 @@ class HFEngine(Engine):
 
     # ---- decoding ---------------------------------------------------------------------------
 
-    async def generate(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
+    async def stream(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
         """Joins `req` to the running batch at the next decode step (serve/engines/hf/batcher.py)."""
         async for chunk in self.batcher.stream(req):
             yield chunk
 
-    def generate_batch(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
+    def steps(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
         """The same for a group, synchronously: one list per decode step, as long as `batch`
         (a `Chunk` where a request produced text or finished, else None). For benchmarks and
         tests that drive the loop without an event loop; calls may overlap."""
-        return self.batcher.generate(batch)
+        return self.batcher.steps(batch)
 
     def running(self) -> int:
         return self.batcher.running()

@@ -190,7 +190,7 @@ class VLLMEngine(Engine):
                       if lp.rank is not None and lp.rank <= k))
         return entry[token].logprob, [(i, v) for _, i, v in top]
 
-    async def generate(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
+    async def stream(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
         from vllm.exceptions import VLLMClientError
         from vllm.inputs import TokensPrompt
 
