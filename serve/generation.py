@@ -194,11 +194,13 @@ def thinking_budget(params: GenerationParams, cfg: RoleConfig, effort: str | Non
     return params if budget is None else params.model_copy(update={"max_thinking_tokens": budget})
 
 
-def resolve_sampling(params: GenerationParams, config: RoleConfig) -> SamplingParams:
+def resolve_sampling(params: GenerationParams, config: RoleConfig,
+                     top_logprobs_param: str = "top_logprobs") -> SamplingParams:
     """The request's parameters laid over the role's defaults, checked against its caps.
 
     Raises `InvalidRequest` (code `above_cap`) for `max_new_tokens` past the role's cap or
-    `top_logprobs` past its `top_logprobs_cap`. What needs the model (`logit_bias` ids inside the
+    `top_logprobs` past its `top_logprobs_cap` (named `top_logprobs_param`, as the client sent
+    it: `/v1/completions` calls it `logprobs`). What needs the model (`logit_bias` ids inside the
     vocabulary, `top_k` beyond it) is settled by the engine's prompt builder."""
     d = config.defaults
     max_new = params.max_new_tokens or d.max_new_tokens
@@ -213,8 +215,8 @@ def resolve_sampling(params: GenerationParams, config: RoleConfig) -> SamplingPa
         logprobs = params.top_logprobs or 0
         if logprobs > config.top_logprobs_cap:
             raise InvalidRequest(
-                f"top_logprobs is {logprobs}; this role allows at most {config.top_logprobs_cap}",
-                param="top_logprobs", code="above_cap")
+                f"{top_logprobs_param} is {logprobs}; this role allows at most "
+                f"{config.top_logprobs_cap}", param=top_logprobs_param, code="above_cap")
 
     def pick(name):
         value = getattr(params, name)

@@ -38,6 +38,15 @@ from serve.ingress.ray_errors import classify
 from serve.ingress.sse import DONE, SSE_HEADERS, sse
 
 
+def _checked(role: Role, body, top_logprobs_param: str = "top_logprobs") -> GenerationParams:
+    """The request's parameters (its thinking budget in OpenAI's or vLLM's terms applied),
+    refused with a 400 where the role's caps say so, before anything is sent to it."""
+    params = thinking_budget(body.to_generation_params(), role.config, body.reasoning_effort,
+                             body.thinking_token_budget)
+    role.check(params, body.n, top_logprobs_param)
+    return params
+
+
 def _choices(params: GenerationParams, n: int) -> list[GenerationParams]:
     if n == 1 or params.seed is None:
         return [params] * n
@@ -47,9 +56,7 @@ def _choices(params: GenerationParams, n: int) -> list[GenerationParams]:
 async def chat_completions(role: Role, body: op.ChatCompletionRequest, rid: str):
     """`POST /v1/chat/completions` for one role. Raises `InvalidRequest` for what the role
     cannot serve (`tools` without a tool parser, `tool_choice` other than auto/none, caps)."""
-    params = thinking_budget(body.to_generation_params(), role.config, body.reasoning_effort,
-                             body.thinking_token_budget)
-    role.check(params, body.n)
+    params = _checked(role, body)
     tools = body.tools_for_template()
     if tools and role.config.tool_parser is None:
         raise InvalidRequest("this role reads no tool calls (its config has no tool_parser)",
@@ -74,9 +81,7 @@ async def chat_completions(role: Role, body: op.ChatCompletionRequest, rid: str)
 
 async def completions(role: Role, body: op.CompletionRequest, rid: str):
     """`POST /v1/completions` for one role: every prompt of the list, `n` choices each."""
-    params = thinking_budget(body.to_generation_params(), role.config, body.reasoning_effort,
-                             body.thinking_token_budget)
-    role.check(params, body.n, top_logprobs_param="logprobs")
+    params = _checked(role, body, top_logprobs_param="logprobs")
     if body.echo and body.logprobs is not None:
         raise InvalidRequest("echo with logprobs is not served (it needs the prompt's "
                              "log-probabilities)", param="echo")

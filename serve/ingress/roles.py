@@ -28,17 +28,10 @@ class Role:
     def check(self, params: GenerationParams, n: int = 1,
               top_logprobs_param: str = "top_logprobs") -> SamplingParams:
         """The request's parameters resolved against the role, or `InvalidRequest` (a 400, code
-        `above_cap`) for what the role refuses: more than `n_cap` choices, `top_logprobs` past
-        `top_logprobs_cap` (named `top_logprobs_param`, as the client sent it: `/v1/completions`
-        calls it `logprobs`), `max_new_tokens` past `max_new_tokens_cap`. Called before anything
-        is sent to the role, so a refused request costs the role nothing."""
-        cfg = self.config
-        if n > cfg.n_cap:
-            raise InvalidRequest(f"n is {n}; this role allows at most {cfg.n_cap}",
+        `above_cap`) for what the role refuses: more than `n_cap` choices, and what
+        `resolve_sampling` refuses (`max_new_tokens`, `top_logprobs` named `top_logprobs_param`).
+        Called before anything is sent to the role, so a refused request costs the role nothing."""
+        if n > self.config.n_cap:
+            raise InvalidRequest(f"n is {n}; this role allows at most {self.config.n_cap}",
                                  param="n", code="above_cap")
-        k = params.top_logprobs
-        if k is not None and k > cfg.top_logprobs_cap:
-            raise InvalidRequest(
-                f"{top_logprobs_param} is {k}; this role allows at most {cfg.top_logprobs_cap}",
-                param=top_logprobs_param, code="above_cap")
-        return resolve_sampling(params, cfg)
+        return resolve_sampling(params, self.config, top_logprobs_param)
