@@ -76,6 +76,26 @@ class SamplingDefaults(_Config):
     max_thinking_tokens: params.ThinkingTokens | None = None
 
 
+class EffortBudgets(_Config):
+    """A thinking budget (`max_thinking_tokens`) for each of OpenAI's `reasoning_effort` levels
+    (serve/api/openai.py `Effort`; openai-python types the same seven)."""
+
+    none: params.ThinkingTokens = Field(0, description="No thinking.")
+    minimal: params.ThinkingTokens = Field(0, description="No thinking, as before `none` "
+                                           "was a level (OpenAI's least reasoning).")
+    low: params.ThinkingTokens = Field(512, description="Tokens of thinking at `low`.")
+    medium: params.ThinkingTokens = Field(2048, description="Tokens of thinking at `medium`.")
+    high: params.ThinkingTokens = Field(8192, description="Tokens of thinking at `high`.")
+    xhigh: params.ThinkingTokens = Field(16384, description="Tokens of thinking at `xhigh`.")
+    max: params.ThinkingTokens = Field(32768, description="Tokens of thinking at `max` (the "
+                                       "study's budget for Qwen3); `max_new_tokens` still caps "
+                                       "the whole answer.")
+
+    def budget(self, effort: str) -> int:
+        """The thinking tokens of `effort`, one of the seven levels (`Effort`)."""
+        return getattr(self, effort)
+
+
 class BatchingConfig(_Config):
     """The hf engine's batching (vLLM roles set `max_num_seqs` in `vllm.engine_kwargs`)."""
 
@@ -176,10 +196,11 @@ class RoleConfig(_Config):
     top_logprobs_cap: int = Field(
         params.MAX_TOP_LOGPROBS, ge=0, le=params.MAX_TOP_LOGPROBS,
         description="Most alternatives per token a request may ask (`top_logprobs`).")
-    reasoning_effort: dict[Literal["minimal", "low", "medium", "high"], params.ThinkingTokens] = Field(
-        default_factory=lambda: {"minimal": 0, "low": 512, "medium": 2048, "high": 8192},
-        description="OpenAI's `reasoning_effort` (and the Responses API's `reasoning.effort`) as "
-        "thinking budgets in tokens (`max_thinking_tokens`); minimal = no thinking.")
+    reasoning_effort: EffortBudgets = Field(
+        default_factory=EffortBudgets,
+        description="OpenAI's `reasoning_effort` (chat, completions, compare) and the Responses "
+        "API's `reasoning.effort` as thinking budgets in tokens (`max_thinking_tokens`); a level "
+        "left out keeps its default.")
     tool_parser: Literal["hermes"] | None = Field(
         None, description="How tool calls are read from the output (vLLM's tool parser of that "
         "name; Qwen2.5 and Qwen3 write hermes). None: requests with `tools` get a 400.")

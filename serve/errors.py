@@ -11,6 +11,10 @@ class TriserveError(Exception):
     status = 500
     type = "server_error"
     code: str | None = None
+    # Whether the same request may succeed if sent again (the `x-should-retry` header clients
+    # read before their own rules, as openai-python does): yes when the server is busy or a role
+    # has no replica yet, or a deadline passed; never for bad input or a failed generation.
+    retryable = False
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
         super().__init__(message)
@@ -59,12 +63,14 @@ class UnsupportedMediaType(TriserveError):
 
 class UpstreamTimeout(TriserveError):
     status = 504
+    retryable = True
     type = "timeout_error"
     code = "timeout"
 
 
 class Unavailable(TriserveError):
     status = 503
+    retryable = True
     type = "overloaded_error"
     code = "unavailable"
 

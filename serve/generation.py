@@ -28,8 +28,10 @@ class GenerationRequest:
     raw: bool = False  # /v1/completions: continue the prompt as is, whatever the role's format
     params: GenerationParams = field(default_factory=GenerationParams)
     tools: list[dict] | None = None  # rendered by the chat template; calls parsed from the output
+    parse_tool_calls: bool = True  # False: a forced tool_choice, read by the ingress from JSON
     template_kwargs: dict = field(default_factory=dict)  # chat_template_kwargs but enable_thinking
     echo: bool = False  # /v1/completions: the prompt's text comes first in the output
+    score_only: bool = False  # /v1/completions `echo` with `max_tokens: 0`: nothing generated
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class PreparedRequest:
     thinking: bool = False  # split <think>…</think> from the answer
     prompt_opens_thinking: bool = False  # the chat template already wrote <think>
     echo: str | None = None  # /v1/completions `echo`: the prompt's text, sent first
+    score_only: bool = False  # echo with `max_tokens: 0`: the prompt alone, nothing generated
     tools: bool = False  # the answer may hold tool calls (read by serve/replica/tool_calls.py)
     grammar: object | None = None  # the hf engine's constraint state (serve/engines/hf/grammar.py)
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -81,11 +84,13 @@ class PreparedRequest:
 
 @dataclass
 class TokenLogprob:
-    """One generated token's log-probability (natural log, over the model's raw distribution, as
-    vLLM's default `raw_logprobs`) and its `top` alternatives as (text, logprob, utf-8 bytes)."""
+    """One token's log-probability (natural log, over the model's raw distribution, as vLLM's
+    default `raw_logprobs`) and its `top` alternatives as (text, logprob, utf-8 bytes). A
+    generated token, or a prompt's (`echo` with `logprobs`): the prompt's first token has
+    `logprob` None and no `top`, as nothing comes before it (OpenAI's legacy completions)."""
 
     token: str
-    logprob: float
+    logprob: float | None
     bytes: list[int]
     top: list[tuple[str, float, list[int]]] = field(default_factory=list)
 
@@ -190,7 +195,7 @@ def thinking_budget(params: GenerationParams, cfg: RoleConfig, effort: str | Non
     """`params` with the thinking budget a request asked in OpenAI's or vLLM's terms: a budget in
     tokens (`thinking_token_budget`) over an effort level (the role's `reasoning_effort` map)."""
     if budget is None and effort is not None:
-        budget = cfg.reasoning_effort[effort]
+        budget = cfg.reasoning_effort.budget(effort)
     return params if budget is None else params.model_copy(update={"max_thinking_tokens": budget})
 
 

@@ -41,8 +41,12 @@ class RoleMetrics:
     def finished(self, finish_reason: str, prompt_tokens: int, tokens: int,
                  ttft_s: float | None, decode_s: float) -> None:
         self.requests.inc(tags={**self.tags, "finish_reason": finish_reason})
-        self.prompt_tokens.inc(prompt_tokens)
-        self.generated_tokens.inc(tokens)
+        # Ray's counters take only positive increments; a scored prompt (`echo`, max_tokens 0)
+        # generates none.
+        if prompt_tokens > 0:
+            self.prompt_tokens.inc(prompt_tokens)
+        if tokens > 0:
+            self.generated_tokens.inc(tokens)
         if ttft_s is not None:
             self.ttft.observe(ttft_s)
         if tokens > 1:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 # Thinking budgets a tiny test can see spent (a random model never stops thinking on its own).
-TINY_EFFORT = {"minimal": 0, "low": 4, "medium": 8, "high": 16}
+TINY_EFFORT = {"none": 0, "minimal": 0, "low": 4, "medium": 8, "high": 12, "xhigh": 16, "max": 20}
 
 
 def tiny_roles(dirs: dict[str, Path], **overrides) -> dict:

@@ -28,7 +28,7 @@ from serve.api.protocol import (
 
 MAX_N = 128  # a wire bound; a role's `n_cap` is usually lower
 
-Effort = Literal["minimal", "low", "medium", "high"]
+Effort = params.Effort
 
 
 class StreamOptions(StrictBody):
@@ -156,6 +156,9 @@ Prompt = str | list[str] | list[int] | list[list[int]]
 
 class CompletionRequest(_OpenAIRequest):
     prompt: Prompt = Field(description="A string, a list of strings, token ids, or lists of ids.")
+    # 0 with `echo`: the prompt scored, nothing generated (lm-evaluation-harness's log-likelihood).
+    max_tokens: int | None = Field(None, ge=0, description="Most tokens to generate; 0 only with "
+                                   "echo (score the prompt).")
     echo: bool = False
     logprobs: int | None = Field(None, ge=0, le=params.MAX_TOP_LOGPROBS,
                                  description="Alternatives per token; 0 = the chosen token only.")
@@ -191,6 +194,11 @@ class CompletionRequest(_OpenAIRequest):
             raise ValueError("best_of other than n is not served (no ranking of samples)")
         return self
 
+    @property
+    def score_only(self) -> bool:
+        """`echo` with `max_tokens: 0`: the prompt (and its logprobs) back, nothing generated."""
+        return self.echo and self.max_tokens == 0
+
     def prompts(self) -> list[str | list[int]]:
         """The prompts, each a string or a list of token ids."""
         p = self.prompt
@@ -202,7 +210,8 @@ class CompletionRequest(_OpenAIRequest):
 
     def to_generation_params(self) -> GenerationParams:
         asked = self.logprobs is not None
-        return self._params(self.max_tokens, asked or None, self.logprobs if asked else None)
+        return self._params(self.max_tokens or None, asked or None,
+                            self.logprobs if asked else None)
 
 
 # ---- responses ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ Pydantic only: the SDK imports this without ray or torch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -52,6 +52,9 @@ MinTokens = Annotated[int, Field(ge=0, description="Tokens to generate before EO
 ThinkingTokens = Annotated[int, Field(
     ge=0, description="Most tokens a reasoning model may think before it is made to answer "
     "(its end-of-thinking tokens are forced); 0 = no thinking. max_new_tokens still caps the total.")]
+# OpenAI's `reasoning_effort` levels, as openai-python types them (`ReasoningEffort`, 2026): a
+# role's config maps each to a thinking budget (serve/config.py `EffortBudgets`).
+Effort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 TopLogprobs = Annotated[int, Field(ge=0, le=MAX_TOP_LOGPROBS,
                                    description="Most likely alternatives returned per token.")]
 

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from serve.api import params
+from serve.api.params import Effort
 
 class StrictBody(BaseModel):
     """Request bodies: unknown fields are an error (400 naming the field)."""
@@ -213,6 +214,9 @@ class CompareRequest(PromptInput):
     overrides: dict[str, GenerationParams] = Field(
         default_factory=dict, description="Per-role parameters laid over `params`."
     )
+    reasoning_effort: Effort | None = Field(
+        None, description="OpenAI's effort level, a thinking budget from each role's config "
+        "(`reasoning_effort`); a `max_thinking_tokens` in `params` or `overrides` wins.")
     stream: bool = False
 
 

@@ -15,7 +15,8 @@ from typing import AsyncIterator
 
 from serve.api.protocol import GenerationParams
 from serve.config import RoleConfig
-from serve.generation import Chunk, GenerationRequest, PreparedRequest
+from serve.errors import InvalidRequest
+from serve.generation import Chunk, GenerationRequest, PreparedRequest, TokenLogprob
 
 # What `warm_up` sends: a short raw prompt, a few tokens, greedy.
 WARM_UP_PROMPT = "Hello"
@@ -52,6 +53,14 @@ class Engine(ABC):
         A failure of this request alone (its sampling, grammar or text handling) ends it with a
         final chunk whose `finish_reason` is "error" and `error` says why; every other request
         goes on and gets what it gets alone. Raises when the engine cannot go on."""
+
+    async def prompt_logprobs(self, req: PreparedRequest) -> list[TokenLogprob]:
+        """The log-probability of each of `req`'s prompt tokens given those before it, with the
+        `req.sampling.logprobs` most likely alternatives, one `TokenLogprob` per prompt token (the
+        first has None): what `/v1/completions` returns for `echo` with `logprobs`, and how
+        lm-evaluation-harness scores a continuation. Raises `InvalidRequest` (param `echo`) where
+        the engine runs no model."""
+        raise InvalidRequest(f"{type(self).__name__} cannot score a prompt", param="echo")
 
     async def warm_up(self) -> None:
         """One short greedy generation, drained; raises when the engine cannot generate. A raw

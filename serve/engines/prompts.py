@@ -55,6 +55,7 @@ class PromptBuilder:
             thinking=thinking,
             prompt_opens_thinking=thinking and self._opens_thinking(ids),
             echo=self._echo_text(req) if req.echo else None,
+            score_only=req.score_only,
         )
 
     def _fit(self, s: SamplingParams) -> SamplingParams:

@@ -19,9 +19,11 @@ from typing import Literal
 Channel = Literal["thinking", "content"]
 
 
-# What a thinking budget forces when it is spent: the end of thinking and the blank line Qwen3
-# (and DeepSeek-R1) write after it before the answer, as their templates do with thinking off.
-FORCED_THINK_END = "</think>\n\n"
+# What a thinking budget forces when it is spent: the end of thinking alone. The model writes
+# the blank line Qwen3 (and DeepSeek-R1) put after it on its own; forcing it too broke a JSON
+# answer (`response_format`, a forced `tool_choice`), whose grammar, bound from `</think>` on in
+# vLLM, takes no leading whitespace: vLLM then ended the request at the blank line.
+FORCED_THINK_END = "</think>"
 
 
 def forced_end_ids(tokenizer) -> list[int]:

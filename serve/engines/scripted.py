@@ -46,6 +46,7 @@ class ScriptedEngine(Engine):
             sampling=sampling,
             thinking=self.config.reasoning and sampling.enable_thinking and not raw,
             echo=text if req.echo else None,
+            score_only=req.score_only,
         )
 
     async def check_health(self) -> None:

@@ -81,6 +81,27 @@ class StopMatcher:
         return text
 
 
+def token_logprob(tokenizer, token_id: int, logprob: float | None,
+                  top: list[tuple[int, float]]) -> TokenLogprob:
+    """`token_id`'s log-probability (None for a prompt's first token) and its `top`
+    alternatives, given as (id, logprob) most likely first, with each token's text and bytes."""
+    def text(i: int) -> tuple[str, list[int]]:
+        t = tokenizer.decode([i], skip_special_tokens=False)
+        return t, list(t.encode("utf-8"))
+
+    token, raw = text(token_id)
+    return TokenLogprob(token=token, logprob=logprob, bytes=raw,
+                        top=[(t, lp, b) for (t, b), lp in ((text(i), lp) for i, lp in top)])
+
+
+def prompt_logprobs(tokenizer, ids: list[int],
+                    scored: list[tuple[float, list[tuple[int, float]]]]) -> list[TokenLogprob]:
+    """A prompt's tokens with their log-probabilities: `scored` holds (logprob, top) for every
+    token but the first, which comes back with None (OpenAI's `echo` with `logprobs`)."""
+    return [token_logprob(tokenizer, ids[0], None, []),
+            *(token_logprob(tokenizer, i, lp, top) for i, (lp, top) in zip(ids[1:], scored))]
+
+
 class SequenceState:
     """Everything one request in a batch carries from step to step."""
 
@@ -132,14 +153,7 @@ class SequenceState:
         return chunk if (chunk.content or chunk.thinking or chunk.logprobs) else None
 
     def _logprob(self, token_id: int, logprob: tuple[float, list[tuple[int, float]]]) -> TokenLogprob:
-        def text(i: int) -> tuple[str, list[int]]:
-            t = self.tokenizer.decode([i], skip_special_tokens=False)
-            return t, list(t.encode("utf-8"))
-
-        token, raw = text(token_id)
-        top = [(*text(i), lp) for i, lp in logprob[1]]
-        return TokenLogprob(token=token, logprob=logprob[0], bytes=raw,
-                            top=[(t, lp, b) for t, b, lp in top])
+        return token_logprob(self.tokenizer, token_id, *logprob)
 
     def cancel(self) -> Chunk:
         return self.finish("cancelled", Chunk())

@@ -9,7 +9,7 @@ from contextlib import aclosing
 from typing import AsyncIterator
 
 from serve.api.protocol import CompareEvent, CompareRequest, GenerationParams, RoleResult, Usage
-from serve.generation import Accumulator, Completion, GenerationRequest
+from serve.generation import Accumulator, Completion, GenerationRequest, thinking_budget
 from serve.ingress.fanout import END, interleaved
 from serve.ingress.http_errors import error_info
 from serve.ingress.ray_errors import classify
@@ -18,18 +18,22 @@ from serve.ingress.sse import DONE, sse
 from serve.metrics import ingress_metrics
 
 
-def role_requests(body: CompareRequest, roles: list[str], rid: str) -> dict[str, GenerationRequest]:
+def role_requests(body: CompareRequest, roles: list[Role], rid: str) -> dict[str, GenerationRequest]:
+    """Each role's request: `params` with the role's `overrides` laid over them, and the thinking
+    budget of `reasoning_effort` in that role's config unless the parameters name one."""
     base = body.params.model_dump(exclude_none=True)
     out = {}
     for role in roles:
-        override = body.overrides.get(role)
-        params = {**base, **(override.model_dump(exclude_none=True) if override else {})}
-        out[role] = GenerationRequest(
-            request_id=f"{rid}-{role}",
+        override = body.overrides.get(role.name)
+        params = GenerationParams(
+            **{**base, **(override.model_dump(exclude_none=True) if override else {})})
+        out[role.name] = GenerationRequest(
+            request_id=f"{rid}-{role.name}",
             prompt=body.prompt,
             messages=[m.for_template() for m in body.messages] if body.messages else None,
             system=body.system,
-            params=GenerationParams(**params),
+            params=thinking_budget(params, role.config, body.reasoning_effort,
+                                   params.max_thinking_tokens),
         )
     return out
 

@@ -112,7 +112,7 @@ class Ingress:
         stray = sorted(set(body.overrides) - {r.name for r in roles})
         if stray:
             raise InvalidRequest(f"overrides for roles not asked: {stray}", param="overrides")
-        reqs = role_requests(body, [r.name for r in roles], rid)
+        reqs = role_requests(body, roles, rid)
         for role in roles:  # every role's caps before any role is asked
             role.check(reqs[role.name].params)
         comparison = Comparison({r.name: r for r in roles}, reqs, new_id("cmp"), rid)
@@ -150,6 +150,13 @@ class Ingress:
             data=[ModelCard(id=r.name, role=r.name, model=r.model, root=r.model)
                   for r in self.roles.values()]
         )
+
+    @api.get("/v1/models/{model:path}", response_model=ModelCard)
+    async def retrieve_model(self, model: str):
+        """One model (openai's `client.models.retrieve`): a role name or a model id a role serves
+        (ids may hold `/`); 404 `model_not_found` for any other."""
+        role = self._role_for_model(model)
+        return ModelCard(id=model, role=role.name, model=role.model, root=role.model)
 
     @api.post("/v1/votes", response_model=VoteAck)
     async def vote(self, body: VoteRequest):

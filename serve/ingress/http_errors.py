@@ -1,6 +1,7 @@
 """The one place that turns exceptions into HTTP error responses (`{"error": {...}}`).
 
-Validation → 400 naming `param`; our typed errors → their status (a 503 with `Retry-After`);
+Validation → 400 naming `param`; our typed errors → their status (a 503 with `Retry-After`), each
+with `x-should-retry` (the error's `retryable`: true for 503 and 504, false for the rest);
 anything else is first made one of ours by `ray_errors.classify` (Ray's back-pressure and a
 dead replica → 503; anything unexpected → 500 with the message masked and the request id kept,
 so the log line can be found).
@@ -47,7 +48,8 @@ def error_response(exc: TriserveError, rid: str | None) -> JSONResponse:
     from serve.metrics import ingress_metrics
 
     ingress_metrics().errors.inc(tags={"status": str(exc.status), "code": exc.code or ""})
-    headers = {}  # Ray Serve's proxy adds x-request-id to every response
+    # Ray Serve's proxy adds x-request-id to every response.
+    headers = {"x-should-retry": "true" if exc.retryable else "false"}
     if exc.status == 503:
         headers["retry-after"] = str(RETRY_AFTER_S)
     if exc.status == 401:

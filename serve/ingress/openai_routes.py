@@ -24,6 +24,7 @@ from serve.errors import InvalidRequest
 from serve.ingress.fanout import END, interleaved
 from serve.ingress.role_client import RoleCaller, RoleStream
 from serve.ingress.roles import Role
+from serve.ingress.tool_choice import ForcedTools
 from serve.generation import (
     Chunk,
     Completion,
@@ -55,54 +56,52 @@ def _choices(params: GenerationParams, n: int) -> list[GenerationParams]:
 
 async def chat_completions(role: Role, body: op.ChatCompletionRequest, rid: str):
     """`POST /v1/chat/completions` for one role. Raises `InvalidRequest` for what the role
-    cannot serve (`tools` without a tool parser, `tool_choice` other than auto/none, caps)."""
+    cannot serve (`tools` left to the model without a tool parser, caps)."""
     params = _checked(role, body)
+    forced = ForcedTools(body) if ForcedTools.applies(body) else None
+    if forced is not None:  # the answer constrained to the tools' JSON (serve/ingress/tool_choice.py)
+        params = params.model_copy(update={"response_format": forced.format})
     tools = body.tools_for_template()
-    if tools and role.config.tool_parser is None:
-        raise InvalidRequest("this role reads no tool calls (its config has no tool_parser)",
+    if tools and forced is None and role.config.tool_parser is None:
+        raise InvalidRequest("this role reads no tool calls (its config has no tool_parser); "
+                             "tool_choice 'required' or a named function works without one",
                              param="tools", code="tools_not_supported")
-    if body.tool_choice not in (None, "none", "auto"):
-        raise InvalidRequest("tool_choice 'required' or a named function is not served; use "
-                             "'auto' or 'none'", param="tool_choice")
     messages = [m.for_template() for m in body.messages]
     reqs = [GenerationRequest(request_id=_sub_id(rid, i, body.n), messages=messages, params=p,
-                              tools=tools, template_kwargs=body.template_kwargs())
+                              tools=tools, parse_tool_calls=forced is None,
+                              template_kwargs=body.template_kwargs())
             for i, p in enumerate(_choices(params, body.n))]
-    cid = new_id("chatcmpl")
-    if body.stream:
-        return await _stream(role.caller, reqs, ChatFrames(cid, body.model, body.include_usage), rid)
-    done = await _gather(role.caller, reqs)
-    return op.ChatCompletionResponse(
-        id=cid, model=body.model, usage=_usage(done, ChatFrames.shared_prompt),
-        choices=[op.ChatChoice(index=i, message=_message(c), finish_reason=_finish(c),
-                               logprobs=_chat_logprobs(c.logprobs) if params.logprobs else None)
-                 for i, c in enumerate(done)])
+    frames = ChatFrames(new_id("chatcmpl"), body, params, forced)
+    return await _answer(role.caller, reqs, frames, rid)
 
 
 async def completions(role: Role, body: op.CompletionRequest, rid: str):
-    """`POST /v1/completions` for one role: every prompt of the list, `n` choices each."""
+    """`POST /v1/completions` for one role: every prompt of the list, `n` choices each. With
+    `echo` the prompt comes first, and with `logprobs` too its tokens' log-probabilities (the
+    first `null`, as OpenAI's); `max_tokens: 0` with `echo` scores the prompt alone."""
     params = _checked(role, body, top_logprobs_param="logprobs")
-    if body.echo and body.logprobs is not None:
-        raise InvalidRequest("echo with logprobs is not served (it needs the prompt's "
-                             "log-probabilities)", param="echo")
+    if body.max_tokens == 0 and not body.echo:
+        raise InvalidRequest("max_tokens 0 needs echo: true (the prompt scored, nothing "
+                             "generated)", param="max_tokens")
     prompts = body.prompts()
     reqs = [GenerationRequest(request_id=_sub_id(rid, k * body.n + i, len(prompts) * body.n),
-                              prompt=prompt, raw=True, params=p, echo=body.echo)
+                              prompt=prompt, raw=True, params=p, echo=body.echo,
+                              score_only=body.score_only)
             for k, prompt in enumerate(prompts) for i, p in enumerate(_choices(params, body.n))]
-    cid = new_id("cmpl")
-    if body.stream:
-        return await _stream(role.caller, reqs, CompletionFrames(cid, body.model, body.include_usage), rid)
-    done = await _gather(role.caller, reqs)
-    return op.CompletionResponse(
-        id=cid, model=body.model, usage=_usage(done, CompletionFrames.shared_prompt),
-        choices=[op.CompletionChoice(index=i, text=c.content, finish_reason=_finish(c),
-                                     logprobs=_completion_logprobs(c.logprobs) if params.logprobs
-                                     else None)
-                 for i, c in enumerate(done)])
+    return await _answer(role.caller, reqs, CompletionFrames(new_id("cmpl"), body, params), rid)
 
 
 def _sub_id(rid: str, i: int, total: int) -> str:
     return rid if total == 1 else f"{rid}-{i}"
+
+
+async def _answer(caller: RoleCaller, reqs: list[GenerationRequest], frames, rid: str):
+    """The answer to an OpenAI request whose choices are `reqs` (in `index` order): streamed in
+    `frames`' shape when the body asked, else whole."""
+    if frames.stream:
+        return await _stream(caller, reqs, frames, rid)
+    done = await _gather(caller, reqs)
+    return frames.whole(done, _usage(done, frames.n))
 
 
 async def _gather(caller: RoleCaller, reqs: list[GenerationRequest]) -> list[Completion]:
@@ -115,10 +114,11 @@ async def _gather(caller: RoleCaller, reqs: list[GenerationRequest]) -> list[Com
             t.cancel()
 
 
-def _usage(done: list[Completion] | list[Chunk], shared_prompt: bool) -> Usage:
-    """Prompt tokens once when every choice shares the prompt (chat), else per prompt."""
-    prompt = (done[0].prompt_tokens if done else 0) if shared_prompt else sum(
-        c.prompt_tokens for c in done)
+def _usage(done: list[Completion] | list[Chunk], n: int) -> Usage:
+    """Usage as OpenAI and vLLM count it: each prompt's tokens once, however many choices (`n`)
+    it has, and every choice's completion tokens. `done` holds the choices in request order,
+    `n` per prompt (a chat request has one prompt; a completions request one per prompt)."""
+    prompt = sum(c.prompt_tokens for c in done[::n])
     return Usage.of(prompt, sum(c.completion_tokens for c in done),
                     sum(c.thinking_tokens for c in done))
 
@@ -161,13 +161,44 @@ def _completion_logprobs(lps: list[TokenLogprob], offset: int = 0) -> op.Complet
 # ---- streams ------------------------------------------------------------------------------
 
 
-class ChatFrames:
-    """The chat stream's frames for one chunk of choice `index`."""
+class Frames:
+    """What a request's answer needs of its body: the id, model, `n`, streaming and usage."""
 
-    shared_prompt = True  # every choice answers the same messages: prompt tokens count once
+    def __init__(self, cid: str, body: op.ChatCompletionRequest | op.CompletionRequest,
+                 params: GenerationParams):
+        self.cid, self.model, self.n = cid, body.model, body.n
+        self.stream, self.include_usage = body.stream, body.include_usage
+        self.logprobs = bool(params.logprobs)  # the completions route's `logprobs: 0` asks too
 
-    def __init__(self, cid: str, model: str, include_usage: bool):
-        self.cid, self.model, self.include_usage = cid, model, include_usage
+
+class ChatFrames(Frames):
+    """The chat answer: whole, or the stream's frames for one chunk of choice `index`. With
+    `forced` (a `tool_choice` that forces a call) the constrained answer is read as tool calls;
+    `parallel_tool_calls: false` keeps the first call of a choice."""
+
+    def __init__(self, cid: str, body: op.ChatCompletionRequest, params: GenerationParams,
+                 forced: ForcedTools | None = None):
+        super().__init__(cid, body, params)
+        self.forced = forced
+        self.one_call = body.parallel_tool_calls is False
+        self.held: dict[int, str] = {}  # forced: each streamed choice's answer until it ends
+
+    def _read(self, c: Completion | Chunk, answer: str) -> None:
+        """Sets the tool calls `c`'s final `answer` holds (forced), or leaves it as the text."""
+        calls = self.forced.calls(answer)
+        c.tool_calls, c.content = (calls, "") if calls else ([], answer)
+
+    def whole(self, done: list[Completion], usage: Usage) -> op.ChatCompletionResponse:
+        for c in done:
+            if self.forced is not None:
+                self._read(c, c.content)
+            if self.one_call:
+                c.tool_calls = c.tool_calls[:1]
+        return op.ChatCompletionResponse(
+            id=self.cid, model=self.model, usage=usage,
+            choices=[op.ChatChoice(index=i, message=_message(c), finish_reason=_finish(c),
+                                   logprobs=_chat_logprobs(c.logprobs) if self.logprobs else None)
+                     for i, c in enumerate(done)])
 
     def _frame(self, index: int, delta: op.ChatDelta, finish: str | None = None,
                logprobs: op.ChatLogprobs | None = None) -> op.ChatCompletionChunk:
@@ -178,6 +209,13 @@ class ChatFrames:
         return [self._frame(index, op.ChatDelta(role="assistant", content=""))]
 
     def of(self, index: int, chunk: Chunk) -> list:
+        if self.forced is not None:
+            self.held[index] = self.held.get(index, "") + chunk.content
+            chunk.content = ""
+            if chunk.finish_reason:
+                self._read(chunk, self.held.pop(index))
+        if self.one_call:
+            chunk.tool_calls = chunk.tool_calls[:1]
         out = []
         if chunk.thinking:
             out.append(self._frame(index, op.ChatDelta(reasoning_content=chunk.thinking,
@@ -197,14 +235,20 @@ class ChatFrames:
         return op.ChatCompletionChunk(id=self.cid, model=self.model, choices=[], usage=u)
 
 
-class CompletionFrames:
-    """The completions stream's frames for one chunk of choice `index`."""
+class CompletionFrames(Frames):
+    """The completions answer: whole, or the stream's frames for one chunk of choice `index`."""
 
-    shared_prompt = False  # a list of prompts: each choice's prompt counts
-
-    def __init__(self, cid: str, model: str, include_usage: bool):
-        self.cid, self.model, self.include_usage = cid, model, include_usage
+    def __init__(self, cid: str, body: op.CompletionRequest, params: GenerationParams):
+        super().__init__(cid, body, params)
         self.offsets: dict[int, int] = {}
+
+    def whole(self, done: list[Completion], usage: Usage) -> op.CompletionResponse:
+        return op.CompletionResponse(
+            id=self.cid, model=self.model, usage=usage,
+            choices=[op.CompletionChoice(
+                index=i, text=c.content, finish_reason=_finish(c),
+                logprobs=_completion_logprobs(c.logprobs) if self.logprobs else None)
+                for i, c in enumerate(done)])
 
     def opening(self, index: int) -> list:
         return []
@@ -261,5 +305,5 @@ async def _relay(streams: list[RoleStream], frames, rid: str) -> AsyncIterator[s
                 yield sse(frame)
         else:
             if frames.include_usage:
-                yield sse(frames.usage(_usage(list(finals.values()), frames.shared_prompt)))
+                yield sse(frames.usage(_usage([finals[i] for i in sorted(finals)], frames.n)))
     yield DONE

@@ -22,7 +22,7 @@ from serve.config import RoleConfig
 from serve.engines import build_engine
 from serve.errors import EngineDead, EngineFailure, TriserveError
 from serve.generation import (Accumulator, Chunk, Completion, GenerationRequest, PreparedRequest,
-                              merge_chunks)
+                              TokenLogprob, merge_chunks)
 from serve.metrics import RoleMetrics
 from serve.replica.tool_calls import ToolCallReader, parser_class
 
@@ -71,6 +71,12 @@ async def coalesced(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def _scored(prepared: PreparedRequest) -> AsyncIterator[Chunk]:
+    """What stands for the engine's chunks when the prompt is only scored (`echo` with
+    `max_tokens: 0`): the final chunk, nothing generated."""
+    yield Chunk(finish_reason="length", prompt_tokens=len(prepared.prompt_ids), response="")
 
 
 # health_check_period_s 2: the controller finds a replica that ended itself (its engine died)
@@ -147,10 +153,11 @@ class ModelServer:
         takes tens of milliseconds (8,000 words: about 60 ms); one thread keeps the calls into
         the tokenizer one at a time."""
         self._refuse_if_dead()
-        # `tools` reach a role only with a tool_parser: serve/ingress/openai_routes.py refuses the rest.
+        # Calls are read with the role's tool_parser: serve/ingress/openai_routes.py refuses
+        # `tools` left to a model without one (a forced tool_choice is read there, from JSON).
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self.tokenizing, self.engine.prepare, req)
-        prepared.tools = bool(req.tools)
+        prepared.tools = bool(req.tools) and req.parse_tool_calls
         return prepared
 
     async def _run(self, prepared: PreparedRequest) -> AsyncIterator[Chunk]:
@@ -165,9 +172,10 @@ class ModelServer:
         self.counters["running"] += 1
         self.metrics.batch_size.observe(self.counters["running"])
         try:
-            if prepared.echo:
-                yield Chunk(content=prepared.echo)
-            async for chunk in self.engine.stream(prepared):
+            if prepared.echo is not None:
+                yield Chunk(content=prepared.echo, logprobs=await self._prompt_logprobs(prepared))
+            source = _scored(prepared) if prepared.score_only else self.engine.stream(prepared)
+            async for chunk in source:
                 if first is None and (chunk.content or chunk.thinking or chunk.finish_reason):
                     first = time.perf_counter()
                 if chunk.finish_reason == "error":
@@ -191,6 +199,12 @@ class ModelServer:
         finally:
             prepared.cancelled.set()  # the caller went away or we are done: free its row
             self._count(last)
+
+    async def _prompt_logprobs(self, prepared: PreparedRequest) -> list[TokenLogprob]:
+        """The echoed prompt's log-probabilities when the request asked for logprobs."""
+        if prepared.sampling.logprobs is None:
+            return []
+        return await self.engine.prompt_logprobs(prepared)
 
     def _count(self, last: Chunk | None) -> None:
         c = self.counters

@@ -82,3 +82,44 @@ def test_real_model_greedy_answer_is_english_text(demo):
     r = httpx.post(f"{demo}/v1/chat/completions", json=body, timeout=120)
     assert r.status_code == 200
     assert "Paris" in r.json()["choices"][0]["message"]["content"]
+
+
+def test_the_openai_sdk_reaches_tools_scoring_efforts_and_models_on_the_demo(demo):
+    """What evaluation and agent tools send, on the real models: `tools` (the demos read tool
+    calls), a forced call, the prompt scored (`echo`, `logprobs`, `max_tokens: 0`, as
+    lm-evaluation-harness asks), every `reasoning_effort` level, and `models.retrieve`."""
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{demo}/v1", api_key="unused", max_retries=0, timeout=300)
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"unit": {"enum": ["celsius", "fahrenheit"]}},
+        "required": ["unit"], "additionalProperties": False}}}
+    ask = [{"role": "user", "content": "What is the weather in Paris?"}]
+    auto = client.chat.completions.create(model="instruct", messages=ask, tools=[weather],
+                                          max_tokens=16, temperature=0)
+    assert auto.choices[0].finish_reason in ("stop", "length", "tool_calls")
+    forced = client.chat.completions.create(
+        model="instruct", messages=ask, tools=[weather], max_tokens=24, temperature=0,
+        tool_choice={"type": "function", "function": {"name": "get_weather"}})
+    [call] = forced.choices[0].message.tool_calls
+    assert json.loads(call.function.arguments)["unit"] in ("celsius", "fahrenheit")
+    required = client.chat.completions.create(model="reasoning", messages=ask, tools=[weather],
+                                              max_tokens=32, temperature=0, tool_choice="required")
+    assert [c.function.name for c in required.choices[0].message.tool_calls][:1] == ["get_weather"]
+    history = ask + [forced.choices[0].message.model_dump(exclude_none=True),
+                     {"role": "tool", "tool_call_id": call.id, "content": "20 degrees, sunny"}]
+    answer = client.chat.completions.create(model="instruct", messages=history, max_tokens=8)
+    assert answer.choices[0].message.content
+    one, two = (client.chat.completions.create(model="instruct", messages=ask, max_tokens=4, n=n,
+                                               temperature=0).usage for n in (1, 2))
+    assert two.prompt_tokens == one.prompt_tokens and two.completion_tokens == 2 * 4
+    scored = client.completions.create(model="base", prompt="The capital of France is Paris",
+                                       max_tokens=0, echo=True, logprobs=1)
+    lp = scored.choices[0].logprobs
+    assert lp.token_logprobs[0] is None and len(lp.tokens) == scored.usage.prompt_tokens > 3
+    assert all(v <= 0 for v in lp.token_logprobs[1:])
+    for effort in ("none", "minimal", "low", "medium", "high", "xhigh", "max"):
+        r = client.chat.completions.create(model="reasoning", messages=ask, max_tokens=4,
+                                           reasoning_effort=effort)
+        assert r.choices[0].finish_reason in ("stop", "length")
+    assert client.models.retrieve("SmolLM2-135M-Instruct").model_extra["role"] == "instruct"

@@ -16,8 +16,11 @@ def test_the_budget_is_exact_and_an_answer_follows(driver, budget):
     out = one(driver, request(QUESTION, max_new_tokens=40, max_thinking_tokens=budget,
                               min_tokens=budget + 6))
     thought, answer = out.response.split("</think>")
-    assert answer.startswith("\n\n") and out.content  # forced "</think>\n\n", then the answer
-    assert thought and out.content == answer.strip()
+    # Forced: "</think>" alone (serve/engines/reasoning.py says why); the answer is the model's.
+    assert answer and out.content
+    # A character cut in half by max_new_tokens: the whole decode shows U+FFFD, the streamed
+    # answer never sends half a character.
+    assert thought and out.content == answer.strip().rstrip("\ufffd")
     # Exact in tokens: the budget's tokens, then the forced </think> (usage counts them apart).
     assert out.thinking_tokens == budget + 1
     assert out.completion_tokens > out.thinking_tokens

@@ -117,6 +117,7 @@ def test_bad_requests_get_one_error_shape(tiny_app, name, body, status, param):
     err = ErrorResponse.model_validate(r.json()).error
     assert err.param == param and err.message and err.type == "invalid_request_error"
     assert err.request_id == r.headers["x-request-id"]
+    assert r.headers["x-should-retry"] == "false"  # the same body fails again
 
 
 def test_wrong_content_type_and_oversized_body(tiny_app):
@@ -126,6 +127,7 @@ def test_wrong_content_type_and_oversized_body(tiny_app):
     big = json.dumps({"prompt": "x" * 2_000_000})
     r = httpx.post(f"{tiny_app}/v1/compare", content=big, headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
+    assert r.headers["x-should-retry"] == "false"
 
 
 def test_unknown_route_uses_the_error_shape(tiny_app):

@@ -84,6 +84,23 @@ def test_models_list(client):
     assert [m.id for m in client.models.list()] == ["base", "instruct", "reasoning"]
 
 
+@pytest.mark.parametrize("model, role", [("base", "base"), ("instruct", "instruct"),
+                                         ("reasoning", "reasoning"), ("tiny-qwen3", "reasoning"),
+                                         ("tiny-qwen2", "base")])
+def test_models_retrieve_every_listed_id_and_served_model(client, model, role):
+    card = client.models.retrieve(model)
+    assert card.id == model and card.object == "model" and card.model_extra["role"] == role
+
+
+@pytest.mark.parametrize("model", ["gpt-4", "Qwen/Qwen3-4B"])
+def test_models_retrieve_an_unknown_one_is_a_404_model_not_found(client, model):
+    with pytest.raises(openai.NotFoundError) as err:
+        client.models.retrieve(model)
+    assert err.value.code == "model_not_found" and err.value.body["param"] == "model"
+    assert model in err.value.body["message"]
+    assert err.value.response.headers["x-should-retry"] == "false"
+
+
 def test_errors_map_to_openai_exceptions(client):
     with pytest.raises(openai.NotFoundError) as err:
         client.chat.completions.create(model="gpt-4", messages=MESSAGES)

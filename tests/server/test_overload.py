@@ -49,7 +49,7 @@ def test_overload_gets_503_with_retry_after_at_once_and_accepted_requests_comple
     # fast the first is handed to the replica, but some are refused and every accepted one ends.
     assert ok and refused
     for r, seconds in refused:
-        assert r.headers["retry-after"] == "1"
+        assert r.headers["retry-after"] == "1" and r.headers["x-should-retry"] == "true"
         assert r.json()["error"]["code"] == "overloaded"
         assert seconds < 1.0  # refused at once, not after waiting in line
     for r, _ in ok:

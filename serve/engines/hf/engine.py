@@ -22,7 +22,8 @@ from serve.engines.hf.model import LoadedModel
 from serve.engines.prompts import PromptBuilder
 from serve.engines.reasoning import forced_end_ids
 from serve.engines.sources import LocalModel, converted_dir, load_gguf, resolve, save_converted
-from serve.generation import Chunk, GenerationRequest, PreparedRequest
+from serve.engines.text import prompt_logprobs
+from serve.generation import Chunk, GenerationRequest, PreparedRequest, TokenLogprob
 
 logger = logging.getLogger("triserve.engine")
 
@@ -119,6 +120,13 @@ class HFEngine(Engine):
         """Joins `req` to the running batch at the next decode step (serve/engines/hf/batcher.py)."""
         async for chunk in self.batcher.stream(req):
             yield chunk
+
+    async def prompt_logprobs(self, req: PreparedRequest) -> list[TokenLogprob]:
+        """One forward pass over the prompt, in a thread beside the decode loop's
+        (`LoadedModel.score`)."""
+        scored = await asyncio.to_thread(self.loaded.score, req.prompt_ids,
+                                         req.sampling.logprobs or 0)
+        return prompt_logprobs(self.tokenizer, req.prompt_ids, scored)
 
     def steps(self, batch: list[PreparedRequest]) -> Iterator[list[Chunk | None]]:
         """The same for a group, synchronously: one list per decode step, as long as `batch`

@@ -47,6 +47,31 @@ class LoadedModel:
                          use_cache=True, **{self.cache_arg: cache}, **kwargs)
         return out.logits[:, -1, :].float()
 
+    # Positions scored at once: the float32 log-softmax of a 262k vocabulary (Gemma 3) is 1 MiB
+    # a position, so a long prompt is scored a slice at a time.
+    SCORE_SLICE = 256
+
+    @torch.inference_mode()
+    def score(self, ids: list[int], k: int) -> list[tuple[float, list[tuple[int, float]]]]:
+        """One forward pass over the prompt `ids` (at least one token): for each token but the
+        first, its log-probability given those before it and the `k` most likely tokens there
+        as (id, logprob), most likely first. Natural logs of the float32 softmax of the raw
+        logits, as the decode loop's logprobs."""
+        x = torch.tensor([ids], dtype=torch.long, device=self.device)
+        logits = self.model(input_ids=x, use_cache=False).logits[0, :-1]
+        nxt = x[0, 1:]
+        out = []
+        for at in range(0, len(ids) - 1, self.SCORE_SLICE):
+            lp = torch.log_softmax(logits[at:at + self.SCORE_SLICE].float(), dim=-1)
+            chosen = lp.gather(1, nxt[at:at + self.SCORE_SLICE, None])[:, 0].tolist()
+            if k:
+                values, top_ids = lp.topk(k, dim=-1)
+                tops = [list(zip(i, v)) for i, v in zip(top_ids.tolist(), values.tolist())]
+            else:
+                tops = [[] for _ in chosen]
+            out += list(zip(chosen, tops))
+        return out
+
     def left_pad(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token id lists as one left-padded batch: (ids, attention mask), each [rows, longest],
         long, on the model's device."""

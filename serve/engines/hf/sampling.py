@@ -67,10 +67,11 @@ class RowSampler:
             logits[ids.to(logits.device)] += bias.to(logits.device, logits.dtype)
         if self.generated < p.min_tokens and self.eos_ids:
             logits[self.eos_ids] = -float("inf")
-        if self.grammar is not None and self.in_answer():
-            self.grammar.mask(logits)
         if not self.forcing and p.max_thinking_tokens is not None and self.budget_spent():
             self.forcing = list(self.forced_end)
+        # The forced end of thinking is no part of the answer the grammar binds: it starts after.
+        if self.grammar is not None and self.in_answer() and not self.forcing:
+            self.grammar.mask(logits)
         if self.forcing:
             forced = logits[self.forcing[0]].clone()
             logits.fill_(-float("inf"))
@@ -88,13 +89,14 @@ class RowSampler:
 
     def observe(self, token_id: int) -> None:
         self.generated += 1
-        if self.forcing:
+        forced = bool(self.forcing)
+        if forced:
             self.forcing.pop(0)
         if self.seen is not None:
             self.seen.add(token_id)
         if self.counts is not None:
             self.counts[token_id] = self.counts.get(token_id, 0) + 1
-        if self.grammar is not None and self.in_answer():
+        if self.grammar is not None and self.in_answer() and not forced:
             self.grammar.accept(token_id)
 
 

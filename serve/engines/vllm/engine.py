@@ -30,9 +30,10 @@ from typing import AsyncIterator
 from serve.engines.base import Engine
 from serve.engines.prompts import PromptBuilder
 from serve.engines.reasoning import FORCED_THINK_END
-from serve.engines.text import SequenceState
+from serve.engines.text import SequenceState, prompt_logprobs
 from serve.errors import InvalidRequest
-from serve.generation import Chunk, GenerationRequest, PreparedRequest, merge_chunks
+from serve.generation import (Chunk, GenerationRequest, PreparedRequest, TokenLogprob,
+                              merge_chunks)
 
 logger = logging.getLogger("triserve.engine")
 
@@ -189,6 +190,26 @@ class VLLMEngine(Engine):
         top = sorted(((lp.rank, i, lp.logprob) for i, lp in entry.items()
                       if lp.rank is not None and lp.rank <= k))
         return entry[token].logprob, [(i, v) for _, i, v in top]
+
+    async def prompt_logprobs(self, req: PreparedRequest) -> list[TokenLogprob]:
+        """vLLM's `prompt_logprobs` (what its own server returns for `echo` with `logprobs`),
+        from a one-token greedy request of the same prompt whose token is dropped."""
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+        from vllm.sampling_params import RequestOutputKind
+
+        k = req.sampling.logprobs or 0
+        params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=k, detokenize=False,
+                                output_kind=RequestOutputKind.FINAL_ONLY)
+        rid = f"{req.request_id}-prompt-{uuid.uuid4().hex[:8]}"
+        final = None
+        async for out in self.llm.generate(TokensPrompt(prompt_token_ids=req.prompt_ids),
+                                           params, rid):
+            final = out
+        ids = req.prompt_ids
+        scored = [self._logprob(entry, token, k)
+                  for entry, token in zip(final.prompt_logprobs[1:], ids[1:])]
+        return prompt_logprobs(self.tokenizer, ids, scored)
 
     async def stream(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
         from vllm.exceptions import VLLMClientError
