@@ -32,7 +32,8 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
-# A server may ask for a long wait; a client that honoured any value could hang for an hour.
+# A server may ask for a long wait; a client that honoured any value could hang for an hour, so
+# a longer `Retry-After` than this ends the retries (the error is raised at once).
 MAX_RETRY_AFTER = 30.0
 RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 
@@ -43,7 +44,11 @@ Answers = Iterable[VotedAnswer | Mapping[str, Any]]
 
 
 class RetryPolicy:
-    """Exponential backoff with full jitter; `Retry-After` (seconds or a date) wins, capped."""
+    """Whether and when to send a failed request again, as openai-python decides: the server's
+    `x-should-retry: true|false` first; else a retryable status (408, 429, 5xx). The wait is the
+    server's `Retry-After` (seconds or a date) where it gives one — a longer wait than
+    `retry_after_cap` is not retried at all, the error is the answer — else exponential backoff
+    with full jitter."""
 
     def __init__(self, max_retries: int, initial: float = INITIAL_RETRY_DELAY,
                  cap: float = MAX_RETRY_DELAY, retry_after_cap: float = MAX_RETRY_AFTER):
@@ -55,11 +60,13 @@ class RetryPolicy:
         if attempt >= self.max_retries:
             return None
         if response is not None:
-            if response.status_code not in RETRY_STATUSES:
+            advice = response.headers.get("x-should-retry")
+            if advice == "false" or (advice != "true" and
+                                     response.status_code not in RETRY_STATUSES):
                 return None
             asked = retry_after(response.headers)
             if asked is not None:
-                return min(asked, self.retry_after_cap)
+                return asked if asked <= self.retry_after_cap else None
         # Full jitter (AWS architecture blog): spreads retries of many clients over the window.
         return random.uniform(0, min(self.cap, self.initial * 2 ** attempt))
 
@@ -126,7 +133,8 @@ class Core:
     @staticmethod
     def compare_body(prompt: str | None, messages: Messages | None, system: str | None,
                      roles: Iterable[str] | None, params: Params,
-                     overrides: Mapping[str, Params] | None, stream: bool) -> CompareRequest:
+                     overrides: Mapping[str, Params] | None, stream: bool,
+                     reasoning_effort: str | None = None) -> CompareRequest:
         return CompareRequest(
             prompt=prompt,
             messages=_messages(messages) if messages is not None else None,
@@ -134,6 +142,7 @@ class Core:
             roles=list(roles) if roles is not None else None,
             params=_params(params),
             overrides={role: _params(p) for role, p in (overrides or {}).items()},
+            reasoning_effort=reasoning_effort,
             stream=stream,
         )
 

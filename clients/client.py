@@ -28,6 +28,7 @@ from clients._core import (
 )
 from clients.streams import Stream
 from serve.api.openai import ChatCompletionChunk, ChatCompletionResponse, CompletionResponse
+from serve.api.params import Effort
 from serve.api.protocol import CompareEvent, CompareResponse, HealthResponse, ModelList
 from serve.api.votes import Leaderboard, Verdict, VoteAck, VoteRecord
 
@@ -51,18 +52,22 @@ class Client:
 
     def compare(self, prompt: str | None = None, *, messages: Messages | None = None,
                 system: str | None = None, roles: Iterable[str] | None = None,
-                params: Params = None, overrides: Mapping[str, Params] | None = None
-                ) -> CompareResponse:
-        """One prompt (or `messages`) to several roles; `client.compare("Hi").result("base")`."""
-        body = self._core.compare_body(prompt, messages, system, roles, params, overrides, False)
+                params: Params = None, overrides: Mapping[str, Params] | None = None,
+                reasoning_effort: Effort | None = None) -> CompareResponse:
+        """One prompt (or `messages`) to several roles; `client.compare("Hi").result("base")`.
+        `reasoning_effort` (OpenAI's levels, `none` … `max`) is each role's own thinking budget
+        for that level (its config's `reasoning_effort`)."""
+        body = self._core.compare_body(prompt, messages, system, roles, params, overrides, False,
+                                       reasoning_effort)
         return self._json("POST", "/v1/compare", body, CompareResponse)
 
     def compare_stream(self, prompt: str | None = None, *, messages: Messages | None = None,
                        system: str | None = None, roles: Iterable[str] | None = None,
-                       params: Params = None, overrides: Mapping[str, Params] | None = None
-                       ) -> Stream[CompareEvent]:
+                       params: Params = None, overrides: Mapping[str, Params] | None = None,
+                       reasoning_effort: Effort | None = None) -> Stream[CompareEvent]:
         """Typed `CompareEvent`s as the roles produce them: `delta`s, then one `result` each."""
-        body = self._core.compare_body(prompt, messages, system, roles, params, overrides, True)
+        body = self._core.compare_body(prompt, messages, system, roles, params, overrides, True,
+                                       reasoning_effort)
         return Stream(self._send("POST", "/v1/compare", body, stream=True), CompareEvent)
 
     @overload

@@ -20,29 +20,42 @@ from clients.bench.targets import REJECTED, Outcome
 
 
 class LiveProgress:
-    """One progress line per load level: requests done, refusals, errors, running rate."""
+    """One progress line per load level: requests done, refusals, errors, running rate. On a
+    terminal a live rich bar; elsewhere (a log, CI) a plain line as requests finish, at most one
+    a second (`LINE_EVERY_S`) and always the level's last."""
+
+    LINE_EVERY_S = 1.0
 
     def __init__(self, console: Console):
+        self.console = console
+        self.live = console.is_terminal
         self._progress = Progress(
             TextColumn("[bold]{task.description:<12}"), BarColumn(bar_width=24),
             TextColumn("{task.completed:>5.0f}{task.fields[total_text]} req"),
             TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
             console=console, transient=False, refresh_per_second=4,
-        )
+        ) if self.live else None
         self._task = None
 
     def __enter__(self) -> LiveProgress:
-        self._progress.__enter__()
+        if self._progress is not None:
+            self._progress.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._progress.__exit__(*exc)
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
 
     def level(self, name: str, expected: int | None) -> None:
-        if self._task is not None:
-            self._progress.stop_task(self._task)
         self._counts = {"ok": 0, "rejected": 0, "errors": 0, "warmup": 0, "tokens": 0}
         self._since = time.perf_counter()
+        self._name, self._expected, self._printed = name, expected, 0.0
+        if self._progress is None:
+            self.console.print(f"{name}: started" + (f", {expected} requests" if expected else ""),
+                               highlight=False)
+            return
+        if self._task is not None:
+            self._progress.stop_task(self._task)
         self._task = self._progress.add_task(
             name, total=expected, total_text=f"/{expected}" if expected else "",
             stats="warming up")
@@ -51,7 +64,8 @@ class LiveProgress:
         c = self._counts
         if not measured:
             c["warmup"] += 1
-            self._progress.update(self._task, stats=f"warming up ({c['warmup']} sent)")
+            if self._progress is not None:
+                self._progress.update(self._task, stats=f"warming up ({c['warmup']} sent)")
             return
         if not (c["ok"] or c["rejected"] or c["errors"]):
             self._since = outcome.start  # rates over the measured window, not the warm-up
@@ -65,7 +79,15 @@ class LiveProgress:
         elapsed = max(time.perf_counter() - self._since, 1e-9)
         stats = (f"{c['ok'] / elapsed:6.2f} req/s {c['tokens'] / elapsed:8.1f} tok/s "
                  f"503: {c['rejected']} errors: {c['errors']}")
-        self._progress.update(self._task, advance=1, stats=stats)
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, stats=stats)
+            return
+        done, now = c["ok"] + c["rejected"] + c["errors"], time.perf_counter()
+        if now - self._printed >= self.LINE_EVERY_S or done == self._expected:
+            self._printed = now
+            total = f"/{self._expected}" if self._expected else ""
+            self.console.print(f"{self._name}: {done}{total} req · {stats.strip()} · "
+                               f"{now - self._since:.0f} s", highlight=False, soft_wrap=True)
 
 
 def _num(value, scale: float = 1.0, digits: int = 0) -> str:

@@ -228,7 +228,7 @@ def study(
     Example: triserve study -n 10 -m 256 --judge instruct --thinking-budgets 0,64,256
     """
     from clients.study.budgets import parse_budgets
-    from clients.study.command import JudgeChoice, StudySetupError, run
+    from clients.study.command import JudgeChoice, StudySetupError, StudyStopped, run
 
     if judge is not None and judge_url is not None:
         raise typer.BadParameter("give --judge ROLE or --judge-url URL, not both",
@@ -252,3 +252,5 @@ def study(
                 judge=choice, budgets=budgets, budget_role=budget_role)
         except StudySetupError as exc:
             raise typer.BadParameter(str(exc), param_hint=exc.option) from None
+        except StudyStopped:
+            raise typer.Exit(130) from None

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clients.client import Client
-from clients.study.runner import Sample, Study, ask_all, budget_label
+from clients.study.runner import Sample, Study, StudyInterrupted, ask_all, budget_label
 from clients.study.stats import Interval, bootstrap
 from clients.study.summary import measure
 
@@ -45,10 +45,15 @@ def run_budgets(client: Client, study: Study, budgets: list[int], *, role: str =
     models = {role: study.models.get(role, role)}
     for budget in budgets:
         params = study.params.model_copy(update={"max_thinking_tokens": budget})
-        study.budget_samples[budget] = ask_all(
-            client, study.probes, samples=study.samples_per_probe, roles=[role], models=models,
-            params=params, concurrency=concurrency, on_answer=on_answer,
-            label=budget_label(role, budget))
+        answers = study.budget_samples[budget] = []
+        try:
+            ask_all(client, study.probes, samples=study.samples_per_probe, roles=[role],
+                    models=models, params=params, concurrency=concurrency, on_answer=on_answer,
+                    label=budget_label(role, budget), into=answers)
+        except KeyboardInterrupt:
+            study.partial = (f"interrupted (Ctrl-C) at thinking budget {budget}: "
+                             f"{len(answers)} of its answers measured; no judge")
+            raise StudyInterrupted(study) from None
 
 
 @dataclass

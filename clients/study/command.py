@@ -9,25 +9,23 @@ from pathlib import Path
 
 from rich import box
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from clients.client import Client
 from clients.errors import APIError
+from clients.progress import StepProgress
 from clients.study.budgets import run_budgets
 from clients.study.judge import Judge, judge_study
 from clients.study.probes import ProbeFileError, load_probes
 from clients.study.report import write_reports
-from clients.study.runner import run_study
+from clients.study.runner import StudyInterrupted, run_study
 from clients.study.summary import summarize
 from serve.api.protocol import GenerationParams
+
+
+class StudyStopped(Exception):
+    """The study was stopped by Ctrl-C after its partial report was written; the message says
+    what it kept. The command exits with 130, as a shell reports an interrupted command."""
 
 
 class StudySetupError(ValueError):
@@ -101,28 +99,37 @@ def run(client: Client, *, probes_file: Path | None, only: list[str] | None, sam
     the_judge = judge.build(client) if judge is not None else None
     if the_judge is not None or budgets:
         _check_setup(client, the_judge, judge, chosen, budgets, budget_role)
-    console = Console(stderr=True)  # progress on stderr: stdout keeps only the summary
-    columns = (TextColumn("[bold]{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
-        answers = progress.add_task("answers",
-                                    total=len(probes) * samples * (len(chosen) + len(budgets)))
-        study = run_study(client, probes, samples=samples, roles=roles, params=params,
-                          concurrency=concurrency,
-                          on_answer=lambda n: progress.advance(answers, n))
-        if budgets:
-            run_budgets(client, study, budgets, role=budget_role, concurrency=concurrency,
-                        on_answer=lambda n: progress.advance(answers, n))
-        if the_judge is not None:
-            pairs = comb(len(chosen), 2) + len(budgets)
-            verdicts = progress.add_task("verdicts", total=len(probes) * samples * pairs * 2)
-            study.judging = judge_study(the_judge, study, concurrency=concurrency,
-                                        on_verdict=lambda n: progress.advance(verdicts, n))
+    # Progress on stderr (bars on a terminal, a line per answer or verdict in a log): stdout
+    # keeps only the summary.
+    try:
+        with StepProgress(Console(stderr=True)) as progress:
+            progress.add("answers", len(probes) * samples * (len(chosen) + len(budgets)))
+            study = run_study(client, probes, samples=samples, roles=roles, params=params,
+                              concurrency=concurrency,
+                              on_answer=lambda n: progress.advance("answers", n))
+            if budgets:
+                run_budgets(client, study, budgets, role=budget_role, concurrency=concurrency,
+                            on_answer=lambda n: progress.advance("answers", n))
+            if the_judge is not None:
+                pairs = comb(len(chosen), 2) + len(budgets)
+                progress.add("verdicts", len(probes) * samples * pairs * 2)
+                try:
+                    study.judging = judge_study(
+                        the_judge, study, concurrency=concurrency,
+                        on_verdict=lambda n: progress.advance("verdicts", n))
+                except KeyboardInterrupt:
+                    study.partial = "interrupted (Ctrl-C) during the judge: no verdicts kept"
+                    raise StudyInterrupted(study) from None
+    except StudyInterrupted as stop:  # Ctrl-C: what was measured is reported, marked partial
+        study = stop.study
     paths = write_reports(study, out)
     stdout = Console()
     stdout.print(summary_table(study))
     for kind, path in paths.items():
         stdout.print(f"{kind:>8}: {path}")
+    if study.partial:
+        stdout.print(f"[bold]partial report:[/] {study.partial}")
+        raise StudyStopped(study.partial)
 
 
 def summary_table(study) -> Table:

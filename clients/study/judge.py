@@ -206,9 +206,12 @@ def judge_study(judge: Judge, study: Study, *, concurrency: int = 2,
 
     ok = [(out, x, y) for out, x, y in todo if x.result.error is None and y.result.error is None]
     judging.skipped = len(todo) - len(ok)
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    try:
         for out, pair in zip([o for o, _, _ in ok],
                              pool.map(lambda job: run(job[1], job[2]), ok)):
             out.append(pair)
+    finally:  # Ctrl-C or a failure: nothing more is sent; calls in flight end on their own
+        pool.shutdown(wait=False, cancel_futures=True)
     judging.duration_s = round(time.perf_counter() - start, 2)
     return judging

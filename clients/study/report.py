@@ -41,7 +41,8 @@ def results_json(study: Study) -> str:
     the thinking budgets' answers and the judge's verdicts, for tools."""
     data = {
         "server": study.server, "models": study.models, "started": study.started.isoformat(),
-        "duration_s": study.duration_s, "params": study.params.model_dump(exclude_none=True),
+        "duration_s": study.duration_s, "partial": study.partial,
+        "params": study.params.model_dump(exclude_none=True),
         "summary": [asdict(r) for r in summarize(study)],
         "samples": [_sample(s) for s in study.samples],
     }

@@ -107,6 +107,7 @@ class Study:
     budget_role: str | None = None
     budget_samples: dict[int, list[Sample]] = field(default_factory=dict)
     judging: Judging | None = None
+    partial: str | None = None  # why the study stopped early (Ctrl-C), with what it kept
 
     @property
     def roles(self) -> list[str]:
@@ -122,6 +123,14 @@ class Study:
         return sum(checks) / len(checks) if checks else None
 
 
+class StudyInterrupted(Exception):
+    """Ctrl-C during a study: `study` holds what was measured until then, `partial` says so."""
+
+    def __init__(self, study: Study):
+        super().__init__(study.partial)
+        self.study = study
+
+
 def budget_label(role: str, budget: int) -> str:
     """How a budget run's answers are labelled: `reasoning@256`."""
     return f"{role}@{budget}"
@@ -129,9 +138,11 @@ def budget_label(role: str, budget: int) -> str:
 
 def ask_all(client: Client, probes: list[Probe], *, samples: int, roles: list[str],
             models: dict[str, str], params: GenerationParams, concurrency: int,
-            on_answer: Callable[[int], None] | None = None, label: str | None = None
-            ) -> list[Sample]:
-    """Every probe to `roles`, `samples` times, `concurrency` comparisons at once.
+            on_answer: Callable[[int], None] | None = None, label: str | None = None,
+            into: list[Sample] | None = None) -> list[Sample]:
+    """Every probe to `roles`, `samples` times, `concurrency` comparisons at once; the answers
+    are appended to `into` (a new list by default) as they come, so that what was measured
+    is kept when Ctrl-C stops the run (comparisons not yet sent are dropped, not awaited).
 
     With `params.seed` set, sample i uses seed + i: samples differ yet the study repeats. With
     `label`, the answers are recorded under that name instead of the role's (one role only).
@@ -148,19 +159,19 @@ def ask_all(client: Client, probes: list[Probe], *, samples: int, roles: list[st
             results = response.results
         return [score(probe, label or r.role, i, r) for r in results]
 
-    out: list[Sample] = []
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        jobs = [pool.submit(ask, probe, i) for probe in probes for i in range(samples)]
-        try:
-            for job in as_completed(jobs):
-                answers = job.result()
-                out.extend(answers)
-                if on_answer is not None:
-                    on_answer(len(answers))
-        except BaseException:
-            for job in jobs:
-                job.cancel()  # a failed request ends the study; do not send the rest
-            raise
+    out = [] if into is None else into
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    jobs = [pool.submit(ask, probe, i) for probe in probes for i in range(samples)]
+    try:
+        for job in as_completed(jobs):
+            answers = job.result()
+            out.extend(answers)
+            if on_answer is not None:
+                on_answer(len(answers))
+    finally:
+        # Done, or a failed request or Ctrl-C ended the study: send nothing more, and leave
+        # the comparisons in flight to end on their own.
+        pool.shutdown(wait=False, cancel_futures=True)
     return out
 
 
@@ -178,7 +189,14 @@ def run_study(client: Client, probes: list[Probe], *, samples: int = 3,
                   probes=probes, samples_per_probe=samples, params=params,
                   started=datetime.now(timezone.utc))
     start = time.perf_counter()
-    study.samples = ask_all(client, probes, samples=samples, roles=chosen, models=study.models,
-                            params=params, concurrency=concurrency, on_answer=on_answer)
-    study.duration_s = round(time.perf_counter() - start, 2)
+    try:
+        ask_all(client, probes, samples=samples, roles=chosen, models=study.models,
+                params=params, concurrency=concurrency, on_answer=on_answer, into=study.samples)
+    except KeyboardInterrupt:
+        total = len(probes) * samples * len(chosen)
+        study.partial = (f"interrupted (Ctrl-C) during the answers: {len(study.samples)} of "
+                         f"{total} measured; no thinking budgets, no judge")
+        raise StudyInterrupted(study) from None
+    finally:
+        study.duration_s = round(time.perf_counter() - start, 2)
     return study

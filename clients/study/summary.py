@@ -106,8 +106,9 @@ def check_marks(s: Sample) -> list[tuple[bool, str]]:
 def settings_line(study: Study) -> str:
     params = study.params.model_dump(exclude_none=True) or "each role's defaults"
     when = study.started.strftime("%Y-%m-%d %H:%M UTC")
-    return (f"{when} · server {study.server} · {study.samples_per_probe} sample(s) per probe and "
-            f"role · parameters: {params} · {study.duration_s:g} s")
+    line = (f"{when} · server {study.server} · {study.samples_per_probe} sample(s) per probe "
+            f"and role · parameters: {params} · {study.duration_s:g} s")
+    return f"PARTIAL REPORT: {study.partial} · {line}" if study.partial else line
 
 
 def answer_text(s: Sample | None) -> str:

@@ -118,6 +118,12 @@ def test_study_writes_both_reports_for_all_probes_and_roles(triserve, tmp_path):
     out_dir = tmp_path / "report"
     result = triserve("study", "--samples", "1", "-m", "4", "--out", str(out_dir))
     assert "study summary" in result.stdout and "report.html" in result.stdout
+    # Not a terminal: a progress line on stderr per comparison answered (three answers each),
+    # with the count and, until the last, the time left.
+    progress = [line for line in result.stderr.splitlines() if line.startswith("answers ")]
+    assert [line.split(" · ")[0] for line in progress] == [f"answers {k}/15" for k in
+                                                            range(3, 16, 3)]
+    assert "left" in progress[0] and "left" not in progress[-1]
     data = json.loads((out_dir / "results.json").read_text("utf-8"))
     pairs = {(s["probe"], s["role"]) for s in data["samples"]}
     probes = ["no-instruction", "summary-prefix", "decimal-compare", "vague-request", "cet4-plan"]
@@ -148,3 +154,28 @@ def test_study_with_own_probes_file(triserve, tmp_path):
     assert all(s["result"]["error"]["param"] == "prompt" for s in by_probe["long"])
     out = triserve("study", "--probe", "nope", code=1).output
     assert "no probe 'nope'" in out
+
+
+def test_ctrl_c_during_a_study_keeps_a_partial_report(triserve, tmp_path, monkeypatch):
+    """Ctrl-C (a KeyboardInterrupt, here raised by the third comparison) stops the study; what was
+    measured is reported, marked partial, and the command exits 130."""
+    from clients.client import Client
+
+    real, calls = Client.compare, []
+
+    def compare(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "compare", compare)
+    out_dir = tmp_path / "report"
+    result = triserve("study", "--samples", "1", "-m", "4", "--concurrency", "1",
+                      "--judge", "instruct", "--out", str(out_dir), code=130)
+    data = json.loads((out_dir / "results.json").read_text("utf-8"))
+    assert len(data["samples"]) == 6 and "judging" not in data
+    assert data["partial"].startswith("interrupted (Ctrl-C) during the answers: 6 of 15")
+    assert "PARTIAL REPORT: interrupted" in (out_dir / "report.md").read_text("utf-8")
+    assert "PARTIAL REPORT: interrupted" in (out_dir / "report.html").read_text("utf-8")
+    assert "partial report:" in result.stdout and "study summary" in result.stdout

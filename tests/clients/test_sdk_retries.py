@@ -120,6 +120,39 @@ async def test_408_429_5xx_and_lost_connections_are_retried_async(scripted):
     assert len(scripted.seen) == 5
 
 
+ADVISED = [Reply(500, error_body("try again", "engine_error"), {"x-should-retry": "true"}),
+           Reply(200, MODELS)]
+NOT_ADVISED = [Reply(503, error_body("busy", "overloaded"), {"x-should-retry": "false", **FAST}),
+               Reply(200, MODELS)]
+TOO_LONG = [Reply(503, error_body("busy", "overloaded"), {"retry-after": "3600"}),
+            Reply(200, MODELS)]
+
+
+def test_the_servers_advice_and_a_too_long_wait_decide(scripted):
+    scripted.script(*ADVISED)
+    with Client(scripted.url, max_retries=2) as client:
+        assert client.models().data and len(scripted.seen) == 2
+    for replies in (NOT_ADVISED, TOO_LONG):
+        scripted.script(*replies)
+        with Client(scripted.url, max_retries=2) as client:
+            with pytest.raises(ServiceUnavailableError):
+                client.models()
+        assert len(scripted.seen) == 1  # not sent again
+
+
+@pytest.mark.asyncio
+async def test_the_servers_advice_and_a_too_long_wait_decide_async(scripted):
+    scripted.script(*ADVISED)
+    async with AsyncClient(scripted.url, max_retries=2) as client:
+        assert (await client.models()).data and len(scripted.seen) == 2
+    for replies in (NOT_ADVISED, TOO_LONG):
+        scripted.script(*replies)
+        async with AsyncClient(scripted.url, max_retries=2) as client:
+            with pytest.raises(ServiceUnavailableError):
+                await client.models()
+        assert len(scripted.seen) == 1
+
+
 def test_timeout_and_unreachable(scripted):
     scripted.script(Reply(200, MODELS, delay_s=1.0))
     with Client(scripted.url, timeout=0.2, max_retries=0) as client, pytest.raises(APITimeoutError):
@@ -186,12 +219,22 @@ def test_backoff_is_exponential_with_full_jitter():
     assert policy.delay(6) is None  # retries used up
 
 
-def test_retry_after_is_honoured_and_capped():
+def test_retry_after_is_honoured_and_a_longer_one_than_the_limit_is_not_retried():
     policy = RetryPolicy(max_retries=2)
     assert policy.delay(0, response(503, **{"retry-after": "2"})) == 2.0
     assert policy.delay(0, response(429, **{"retry-after-ms": "250"})) == 0.25
-    assert policy.delay(0, response(503, **{"retry-after": "86400"})) == MAX_RETRY_AFTER
+    assert policy.delay(0, response(503, **{"retry-after": str(MAX_RETRY_AFTER)})) == MAX_RETRY_AFTER
+    assert policy.delay(0, response(503, **{"retry-after": "86400"})) is None
     assert policy.delay(0, response(400, **{"retry-after": "1"})) is None
+
+
+def test_the_servers_retry_advice_comes_before_the_status_rules():
+    policy = RetryPolicy(max_retries=2)
+    assert policy.delay(0, response(500, **{"x-should-retry": "false"})) is None
+    assert policy.delay(0, response(503, **{"x-should-retry": "false", "retry-after": "1"})) is None
+    assert policy.delay(0, response(409, **{"x-should-retry": "true", "retry-after": "1"})) == 1.0
+    assert 0 <= policy.delay(0, response(400, **{"x-should-retry": "true"})) <= 0.5
+    assert policy.delay(0, response(400, **{"x-should-retry": "maybe"})) is None  # rules then
     assert retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # a past date
     assert retry_after({"retry-after": "soon"}) is None
 

@@ -3,6 +3,7 @@ error, after an early stop, or when the server fails mid-stream. Sync and async 
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -12,6 +13,7 @@ from clients import (
     AuthenticationError,
     BadRequestError,
     Client,
+    InternalServerError,
     NotFoundError,
 )
 
@@ -151,6 +153,37 @@ async def test_error_inside_stream_raises_and_closes_async(faulty_app, busy_conn
 def check_refused(err: AuthenticationError) -> None:
     assert err.status_code == 401 and err.code == "invalid_api_key" and err.request_id
     assert err.response.headers["www-authenticate"] == "Bearer"
+    assert err.response.headers["x-should-retry"] == "false"
+
+
+def check_not_retried(err: InternalServerError, sent: list) -> None:
+    """A failed generation is a 500 the server advises against sending again, and the SDK,
+    which would retry a bare 500, follows the advice."""
+    assert err.status_code == 500 and err.code == "engine_error"
+    assert err.response.headers["x-should-retry"] == "false" and len(sent) == 1
+
+
+def test_an_engine_error_is_not_sent_again(faulty_app):
+    sent = []
+    http = httpx.Client(timeout=30, event_hooks={"request": [sent.append]})
+    with Client(faulty_app, api_key=FAULTY_KEY, max_retries=3, http_client=http) as client:
+        with pytest.raises(InternalServerError) as err:
+            client.chat("instruct", [{"role": "user", "content": "go"}])
+    check_not_retried(err.value, sent)
+
+
+@pytest.mark.asyncio
+async def test_an_engine_error_is_not_sent_again_async(faulty_app):
+    sent = []
+
+    async def seen(request):
+        sent.append(request)
+
+    http = httpx.AsyncClient(timeout=30, event_hooks={"request": [seen]})
+    async with AsyncClient(faulty_app, api_key=FAULTY_KEY, max_retries=3, http_client=http) as client:
+        with pytest.raises(InternalServerError) as err:
+            await client.chat("instruct", [{"role": "user", "content": "go"}])
+    check_not_retried(err.value, sent)
 
 
 def test_wrong_or_missing_key_is_refused_at_once(faulty_app, busy_connections):

@@ -15,12 +15,17 @@ from clients.cli import app
 METRICS = ("ttft_s", "tpot_s", "itl_s", "e2e_s")
 
 
-def bench(url: str, *args: str, tmp_path) -> dict:
+def bench_run(url: str, *args: str, tmp_path) -> tuple[dict, str]:
+    """`triserve bench ARGS --json-out …`: its JSON document and what it printed."""
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(app, ["--url", url, "bench", *args, "--json-out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
-    return json.loads(out.read_text())
+    return json.loads(out.read_text()), result.output
+
+
+def bench(url: str, *args: str, tmp_path) -> dict:
+    return bench_run(url, *args, tmp_path=tmp_path)[0]
 
 
 def check_sane(level: dict) -> None:
@@ -86,9 +91,13 @@ def test_bench_chat_open_loop_request_count(tiny_app, tmp_path):
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text('{"prompt": "Is 9.11 bigger than 9.8?", "system": "Be brief."}\n'
                        '{"prompt": "Name a fruit.", "id": "fruit"}\n')
-    doc = bench(tiny_app, "-e", "chat", "--role", "reasoning", "--rate", "8", "-n", "10",
-                "--warmup", "0", "-m", "6", "--seed", "3", "--prompts", str(prompts),
-                tmp_path=tmp_path)
+    doc, printed = bench_run(tiny_app, "-e", "chat", "--role", "reasoning", "--rate", "8", "-n",
+                             "10", "--warmup", "0", "-m", "6", "--seed", "3", "--prompts",
+                             str(prompts), tmp_path=tmp_path)
+    # Not a terminal: progress as plain lines while it runs, the level's last one always.
+    lines = printed.splitlines()
+    assert "req/s 8: started, 10 requests" in lines
+    assert any(line.startswith("req/s 8: 10/10 req · ") for line in lines), printed
     (level,) = doc["levels"]
     assert level["mode"] == "open" and level["request_rate"] == 8
     assert level["requests"]["total"] == 10 and level["warmup_requests"] == 0
