@@ -53,6 +53,7 @@ class LevelRun:
     window_start: float
     outcomes: list[Outcome] = field(default_factory=list)
     warmup_sent: int = 0
+    interrupted: bool = False  # Ctrl-C ended the level: `outcomes` is what finished before it
 
     @property
     def wall_s(self) -> float:
@@ -83,7 +84,9 @@ class _Phase:
 
 async def run_level(target: Target, core: Core, picker: PromptPicker, spec: LoadSpec,
                     timeout: float, progress: Progress | None = None) -> LevelRun:
-    """Runs one load level (its warm-up, then the measured window); returns what was measured."""
+    """Runs one load level (its warm-up, then the measured window); returns what was measured.
+    Cancelled (Ctrl-C under `asyncio.run`), it returns what finished until then, marked
+    `interrupted`; requests in flight are dropped, not counted."""
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
                                  limits=limits) as http:
@@ -102,12 +105,15 @@ async def run_level(target: Target, core: Core, picker: PromptPicker, spec: Load
             return one
 
         drive = _closed if spec.mode == "closed" else _open
-        if spec.warmup_s > 0:
-            await drive(spec, _Phase(time.perf_counter(), spec.warmup_s, None), sender(False),
-                        seed=spec.seed + 7919)  # not the measured arrivals again
-        phase = _Phase(time.perf_counter(), spec.duration_s, spec.requests)
-        run.window_start = phase.start
-        await drive(spec, phase, sender(True), seed=spec.seed)
+        try:
+            if spec.warmup_s > 0:
+                await drive(spec, _Phase(time.perf_counter(), spec.warmup_s, None),
+                            sender(False), seed=spec.seed + 7919)  # not the measured arrivals
+            phase = _Phase(time.perf_counter(), spec.duration_s, spec.requests)
+            run.window_start = phase.start
+            await drive(spec, phase, sender(True), seed=spec.seed)
+        except asyncio.CancelledError:
+            run.interrupted = True
         return run
 
 

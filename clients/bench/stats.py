@@ -83,6 +83,7 @@ def summarize(run: LevelRun, slo: Slo) -> dict:
         "concurrency": int(spec.level) if spec.mode == "closed" else spec.max_concurrency,
         "request_rate": spec.level if spec.mode == "open" else None,
         "duration_s": wall,
+        "interrupted": run.interrupted,
         "warmup_requests": run.warmup_sent,
         "requests": {"total": len(outcomes), "completed": len(ok),
                      "failed": sum(errors.values()), "rejected_503": rejected},

@@ -164,6 +164,12 @@ def bench(
                                         timeout, live.update))
             summaries.append(summarize(run, slo))
             records.append(request_records(run))
+            if run.interrupted:  # Ctrl-C: what was measured is reported, marked partial
+                partial = (f"interrupted (Ctrl-C) at level {level:g}: {len(run.outcomes)} of "
+                           f"its requests measured, {len(levels) - i - 1} level(s) not run")
+                break
+        else:
+            partial = None
     console.print(summary_table(summaries))
     for line in error_lines(summaries):
         console.print(f"[red]errors[/] {line}")
@@ -179,7 +185,7 @@ def bench(
                         "count": len(prompts)},
             "params": params.model_dump(exclude_none=True), "timeout_s": timeout,
         }
-        doc = {"config": config, "started": started,
+        doc = {"config": config, "started": started, "partial": partial,
                "client": {"python": platform.python_version(), "machine": platform.machine()},
                "levels": [dict(s, requests_detail=r) for s, r in zip(summaries, records)]}
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -193,3 +199,6 @@ def bench(
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None
         console.print(f"plots → {plot_out}")
+    if partial:
+        console.print(f"[bold]partial results:[/] {partial}")
+        raise typer.Exit(130)

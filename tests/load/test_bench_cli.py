@@ -134,3 +134,37 @@ def test_bench_against_no_server_is_one_clear_error():
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     result = CliRunner().invoke(app, ["--url", url, "bench", "-d", "1"])
     assert result.exit_code == 1 and "cannot reach the triserve server" in result.output
+
+
+def test_ctrl_c_keeps_what_was_measured(tiny_app, tmp_path):
+    """`triserve bench` in a process of its own, sent SIGINT (Ctrl-C) in the middle of a 60 s
+    sweep: it reports the requests that finished, marks the results partial, exits 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "bench.json"
+    # A process started without a terminal may inherit SIGINT ignored: give it the default back.
+    child = subprocess.Popen(
+        [sys.executable, "-m", "clients.cli", "--url", tiny_app, "bench", "-e", "chat", "--role",
+         "instruct", "--sweep", "1,2", "-d", "60", "--warmup", "0", "-m", "4",
+         "--json-out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines = []
+    for line in child.stdout:  # a progress line once requests finish (not a terminal)
+        lines.append(line)
+        if " req · " in line:
+            break
+    time.sleep(1.0)
+    child.send_signal(signal.SIGINT)
+    printed = "".join(lines) + child.stdout.read()
+    assert child.wait(timeout=60) == 130, printed
+    doc = json.loads(out.read_text())
+    assert doc["partial"].startswith("interrupted (Ctrl-C) at level 1:"), doc["partial"]
+    assert "1 level(s) not run" in doc["partial"] and "partial results:" in printed
+    (level,) = doc["levels"]
+    assert level["interrupted"] and level["requests"]["completed"] > 0
+    assert level["requests"]["failed"] == 0 and level["duration_s"] < 30
