@@ -139,7 +139,6 @@ def test_bench_against_no_server_is_one_clear_error():
 def test_ctrl_c_keeps_what_was_measured(tiny_app, tmp_path):
     """`triserve bench` in a process of its own, sent SIGINT (Ctrl-C) in the middle of a 60 s
     sweep: it reports the requests that finished, marks the results partial, exits 130."""
-    import os
     import signal
     import subprocess
     import sys
