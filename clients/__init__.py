@@ -11,6 +11,7 @@ Importing this package never imports ray or torch: the wire models come from `se
 
 from clients.async_client import AsyncClient
 from clients.client import Client
+from clients.conversation import Conversation, Turn
 from clients.errors import (
     APIConnectionError,
     APIError,
@@ -42,7 +43,7 @@ from serve.api.protocol import (
 )
 
 __all__ = [
-    "Client", "AsyncClient", "Stream", "AsyncStream",
+    "Client", "AsyncClient", "Conversation", "Turn", "Stream", "AsyncStream",
     "APIError", "APIConnectionError", "APITimeoutError", "APIStreamError", "APIStatusError",
     "BadRequestError", "AuthenticationError", "NotFoundError", "RequestTimeoutError",
     "RequestTooLargeError", "UnsupportedMediaTypeError", "UnprocessableEntityError",

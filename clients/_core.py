@@ -134,14 +134,16 @@ class Core:
     def compare_body(prompt: str | None, messages: Messages | None, system: str | None,
                      roles: Iterable[str] | None, params: Params,
                      overrides: Mapping[str, Params] | None, stream: bool,
-                     reasoning_effort: str | None = None) -> CompareRequest:
+                     reasoning_effort: str | None = None,
+                     history: Mapping[str, Messages] | None = None) -> CompareRequest:
         return CompareRequest(
+            history={role: _messages(m) for role, m in (history or {}).items()},
             prompt=prompt,
             messages=_messages(messages) if messages is not None else None,
             system=system,
             roles=list(roles) if roles is not None else None,
-            params=_params(params),
-            overrides={role: _params(p) for role, p in (overrides or {}).items()},
+            params=as_params(params),
+            overrides={role: as_params(p) for role, p in (overrides or {}).items()},
             reasoning_effort=reasoning_effort,
             stream=stream,
         )
@@ -149,7 +151,7 @@ class Core:
     @staticmethod
     def chat_body(role: str, messages: Messages, params: Params,
                   stream: bool) -> ChatCompletionRequest:
-        p = _params(params)
+        p = as_params(params)
         thinking = {"chat_template_kwargs": {"enable_thinking": p.enable_thinking}} \
             if p.enable_thinking is not None else {}
         return ChatCompletionRequest(model=role, messages=_messages(messages), stream=stream,
@@ -159,7 +161,7 @@ class Core:
 
     @staticmethod
     def completion_body(role: str, prompt: str, params: Params, stream: bool) -> CompletionRequest:
-        p = _params(params)
+        p = as_params(params)
         logprobs = {"logprobs": p.top_logprobs or 0} if p.logprobs else {}
         return CompletionRequest(model=role, prompt=prompt, stream=stream,
                                  max_tokens=p.max_new_tokens,
@@ -170,7 +172,8 @@ class Core:
     def vote_body(comparison: CompareResponse | str, verdict: str, winner: str | None,
                   answers: Answers | None, shown_order: Iterable[str] | None, blind: bool,
                   prompt: str | None, messages: Messages | None, system: str | None,
-                  params: Params) -> VoteRequest:
+                  params: Params, conversation_id: str | None = None,
+                  turn: int | None = None) -> VoteRequest:
         """A `VoteRequest`; a `CompareResponse` gives the comparison id and, unless `answers` is
         given, the answers (role, model, content, thinking) of its roles that did not fail.
         Raises pydantic's `ValidationError` for an inconsistent vote (e.g. a winner not shown)."""
@@ -189,8 +192,9 @@ class Core:
         return VoteRequest(
             comparison_id=cid, prompt=prompt, system=system, verdict=verdict, winner=winner,
             messages=_messages(messages) if messages is not None else None,
-            params=_params(params).model_dump(exclude_none=True), answers=voted, blind=blind,
-            shown_order=list(shown_order) if shown_order is not None else [a.role for a in voted])
+            params=as_params(params).model_dump(exclude_none=True), answers=voted, blind=blind,
+            shown_order=list(shown_order) if shown_order is not None else [a.role for a in voted],
+            conversation_id=conversation_id, turn=turn)
 
     # ---- responses ------------------------------------------------------------------------------
 
@@ -218,7 +222,9 @@ class Core:
             raise status_error(response)
 
 
-def _params(params: Params) -> GenerationParams:
+def as_params(params: Params) -> GenerationParams:
+    """`params` (None, a dict or `GenerationParams`) as `GenerationParams`; raises pydantic's
+    `ValidationError` naming a bad field."""
     if params is None:
         return GenerationParams()
     if isinstance(params, GenerationParams):

@@ -53,21 +53,25 @@ class Client:
     def compare(self, prompt: str | None = None, *, messages: Messages | None = None,
                 system: str | None = None, roles: Iterable[str] | None = None,
                 params: Params = None, overrides: Mapping[str, Params] | None = None,
-                reasoning_effort: Effort | None = None) -> CompareResponse:
+                reasoning_effort: Effort | None = None,
+                history: Mapping[str, Messages] | None = None) -> CompareResponse:
         """One prompt (or `messages`) to several roles; `client.compare("Hi").result("base")`.
         `reasoning_effort` (OpenAI's levels, `none` … `max`) is each role's own thinking budget
-        for that level (its config's `reasoning_effort`)."""
+        for that level (its config's `reasoning_effort`). `history`: role → that role's earlier
+        turns (user and assistant messages), for a conversation that goes on (or use
+        `Conversation`, which keeps them)."""
         body = self._core.compare_body(prompt, messages, system, roles, params, overrides, False,
-                                       reasoning_effort)
+                                       reasoning_effort, history)
         return self._json("POST", "/v1/compare", body, CompareResponse)
 
     def compare_stream(self, prompt: str | None = None, *, messages: Messages | None = None,
                        system: str | None = None, roles: Iterable[str] | None = None,
                        params: Params = None, overrides: Mapping[str, Params] | None = None,
-                       reasoning_effort: Effort | None = None) -> Stream[CompareEvent]:
+                       reasoning_effort: Effort | None = None,
+                       history: Mapping[str, Messages] | None = None) -> Stream[CompareEvent]:
         """Typed `CompareEvent`s as the roles produce them: `delta`s, then one `result` each."""
         body = self._core.compare_body(prompt, messages, system, roles, params, overrides, True,
-                                       reasoning_effort)
+                                       reasoning_effort, history)
         return Stream(self._send("POST", "/v1/compare", body, stream=True), CompareEvent)
 
     @overload
@@ -108,7 +112,8 @@ class Client:
              winner: str | None = None, answers: Answers | None = None,
              shown_order: Iterable[str] | None = None, blind: bool = False,
              prompt: str | None = None, messages: Messages | None = None,
-             system: str | None = None, params: Params = None) -> VoteAck:
+             system: str | None = None, params: Params = None,
+             conversation_id: str | None = None, turn: int | None = None) -> VoteAck:
         """Votes on a comparison's answers; the ack comes once the vote is stored. `comparison`
         is a `CompareResponse` (its id and answers are taken) or a comparison id (then pass
         `answers`: role, model, content, thinking). A second vote on one comparison replaces
@@ -121,7 +126,7 @@ class Client:
         `verdict`: "winner" (name its role in `winner`), "tie" or "all_bad". Raises
         `BadRequestError` (400) for a bad vote; 503s are retried as any other call."""
         body = self._core.vote_body(comparison, verdict, winner, answers, shown_order, blind,
-                                    prompt, messages, system, params)
+                                    prompt, messages, system, params, conversation_id, turn)
         return self._json("POST", "/v1/votes", body, VoteAck)
 
     def votes(self) -> Iterator[VoteRecord]:

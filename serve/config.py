@@ -7,6 +7,7 @@ queue limits) stay in the Serve config's `deployments:` section, where Ray Serve
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -125,6 +126,10 @@ class ScriptedEngineConfig(_Config):
     unhealthy_file: str | None = Field(
         None, description="check_health fails while this file exists (to test restarts)."
     )
+    record_file: str | None = Field(
+        None, description="Append each request as the engine is given it (its id and its raw "
+        "prompt or chat messages, one JSON object a line) to this file: what tests read to see "
+        "exactly what a model was sent.")
 
 
 class VLLMEngineConfig(_Config):
@@ -165,9 +170,47 @@ class VLLMEngineConfig(_Config):
         return kwargs
 
 
-class RoleConfig(_Config):
-    """One model deployment: which model, how prompts are built, defaults and limits."""
+Kind = Literal["base", "instruct", "reasoning"]
+"""The three kinds of language model triserve compares: a pretrained model continues text, an
+instruct model answers a chat, a reasoning model thinks (`<think>…</think>`) and then answers."""
 
+# What a kind sets when the role's config leaves it unset.
+KIND_DEFAULTS: dict[str, dict] = {
+    "base": {"prompt_format": "raw", "reasoning": False},
+    "instruct": {"prompt_format": "chat", "reasoning": False},
+    "reasoning": {"prompt_format": "chat", "reasoning": True},
+}
+
+# A role's name is part of URLs (`#roles=a,b` links), metric tags and the DOM ids of the page's
+# columns: letters, digits, `_` and `-`, starting with a letter or digit.
+ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+class PriceConfig(_Config):
+    """What a role's tokens cost, for the per-answer `cost_usd` (LiteLLM's playground and the
+    providers' price lists quote dollars per million tokens)."""
+
+    input_per_million: float = Field(ge=0, description="US dollars per million prompt tokens.")
+    output_per_million: float = Field(
+        ge=0, description="US dollars per million completion tokens (thinking included).")
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """US dollars for one answer: tokens × price ÷ 10⁶, each side at its own price."""
+        return (prompt_tokens * self.input_per_million
+                + completion_tokens * self.output_per_million) / 1e6
+
+
+class RoleConfig(_Config):
+    """One model deployment: which model, how prompts are built, defaults and limits.
+
+    `kind` sets `prompt_format` and `reasoning` where the config leaves them unset (a base model
+    continues raw text; a reasoning model's thinking is split from its answer); a config without
+    `kind` sets those two itself, and its kind is read from them (`kind_of`)."""
+
+    kind: Kind | None = Field(
+        None, description="base | instruct | reasoning: the defaults of `prompt_format` and "
+        "`reasoning` (base: raw continuation; reasoning: the thinking split). Unset: read from "
+        "those two settings.")
     model: ModelSourceConfig = Field(description="Where the weights come from.")
     served_model_name: str | None = Field(
         None, description="The id clients see; default the hub id or file name."
@@ -215,6 +258,26 @@ class RoleConfig(_Config):
     batching: BatchingConfig = Field(
         default_factory=BatchingConfig, description="The hf engine's continuous batching."
     )
+    price: PriceConfig | None = Field(
+        None, description="Dollars per million tokens: each answer then carries its `cost_usd` "
+        "(compare results, the page's columns, exports).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_defaults(cls, data):
+        if isinstance(data, dict) and data.get("kind") in KIND_DEFAULTS:
+            data = {**KIND_DEFAULTS[data["kind"]], **data}
+        return data
+
+    @property
+    def kind_of(self) -> str:
+        """The role's kind: `kind` when set, else base for a raw prompt format, reasoning for a
+        role with the thinking split, instruct otherwise."""
+        if self.kind:
+            return self.kind
+        if self.prompt_format == "raw":
+            return "base"
+        return "reasoning" if self.reasoning else "instruct"
 
     @model_validator(mode="after")
     def _defaults_within_caps(self):
@@ -291,7 +354,9 @@ class VotesConfig(_Config):
 class AppConfig(_Config):
     """`args:` of `serve.app:build_app`."""
 
-    roles: dict[str, RoleConfig] = Field(description="Role name → model; usually the three roles.")
+    roles: dict[str, RoleConfig] = Field(
+        description="Role name → model, any number of them, each of a `kind` (the reference graph "
+        "has one of each: base, instruct, reasoning). A name is letters, digits, `_` and `-`.")
     deployment_names: dict[str, str] = Field(
         default_factory=dict,
         description="Role → Serve deployment name; default the role capitalised (Base, ...).",
@@ -307,6 +372,10 @@ class AppConfig(_Config):
     def _roles_known(self):
         if not self.roles:
             raise ValueError("'roles' must name at least one role")
+        bad = [name for name in self.roles if not ROLE_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"role name {bad[0]!r}: use letters, digits, '_' and '-' (at most 64, "
+                             "starting with a letter or digit)")
         unknown = set(self.deployment_names) - set(self.roles)
         if unknown:
             raise ValueError(f"deployment_names names unknown roles: {sorted(unknown)}")
@@ -316,4 +385,5 @@ class AppConfig(_Config):
         return self.deployment_names.get(role) or role.capitalize()
 
 
-__all__ = ["AppConfig", "RoleConfig", "ModelSourceConfig", "SamplingDefaults"]
+__all__ = ["AppConfig", "RoleConfig", "ModelSourceConfig", "SamplingDefaults", "PriceConfig",
+           "Kind"]

@@ -61,3 +61,42 @@ def vllm_role(path: Path, **extra) -> dict:
         "max_input_tokens": 1024,
         **extra,
     }
+
+
+def five_roles(dirs: dict[str, Path]) -> dict:
+    """Five roles on tiny models, two base and two reasoning: a second base model (the Qwen3),
+    and the reasoning model with thinking off by default; the instruct role has a price."""
+    roles = tiny_roles(dirs)["roles"]
+    for cfg in roles.values():
+        cfg.pop("prompt_format", None)
+        cfg.pop("reasoning", None)
+    qwen3 = roles["reasoning"]
+    return {"roles": {
+        "base": {**roles["base"], "kind": "base"},
+        "base-b": {**qwen3, "kind": "base", "reasoning_effort": {}},
+        "instruct": {**roles["instruct"], "kind": "instruct",
+                     "price": {"input_per_million": 0.5, "output_per_million": 2.0}},
+        "reasoning": {**qwen3, "kind": "reasoning"},
+        "reasoning-off": {**qwen3, "kind": "reasoning",
+                          "defaults": {**qwen3["defaults"], "enable_thinking": False}},
+    }}
+
+
+def thread_roles(record_dir: Path) -> dict:
+    """Five scripted roles of the three kinds, each answering its own fixed text and recording
+    every request it is given (`scripted.record_file`: `<record_dir>/<role>.jsonl`)."""
+    def role(kind, tokens, **extra):
+        cfg = {**scripted_role(tokens=tokens, **extra.pop("script", {})), "kind": kind, **extra}
+        return cfg
+
+    roles = {
+        "base": role("base", [" continued", " text."]),
+        "base-b": role("base", [" and", " more."]),
+        "instruct": role("instruct", ["I", " am", " instruct."], system_prompt="Be brief."),
+        "reasoning": role("reasoning", ["Reasoned", " answer."], script={"think": ["hmm "]}),
+        "reasoning-off": role("reasoning", ["Quick", " answer."], script={"think": ["hmm "]},
+                              defaults={"enable_thinking": False}),
+    }
+    for name, cfg in roles.items():
+        cfg["scripted"]["record_file"] = str(record_dir / f"{name}.jsonl")
+    return {"roles": roles}

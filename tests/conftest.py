@@ -68,3 +68,36 @@ def tiny_app(serve_instance, tiny_dirs) -> str:
     from apps import tiny_roles
 
     return deploy("tiny", tiny_roles(tiny_dirs), serve_instance)
+
+
+@pytest.fixture(scope="session")
+def five_app(serve_instance, tiny_dirs) -> str:
+    """Five roles on tiny models, two of them base and two reasoning (apps.five_roles), at /five."""
+    from apps import five_roles
+
+    return deploy("five", five_roles(tiny_dirs), serve_instance)
+
+
+@pytest.fixture(scope="session")
+def threads_app(serve_instance, tmp_path_factory):
+    """Five scripted roles that record what they are sent (apps.thread_roles), at /threads:
+    yields (base URL, a function role → the requests it was given, oldest first). Tests that
+    read the records clear them first with `records.clear()`."""
+    import json
+
+    from apps import thread_roles
+
+    where = tmp_path_factory.mktemp("records")
+
+    class Records:
+        def __call__(self, role: str) -> list[dict]:
+            path = where / f"{role}.jsonl"
+            if not path.exists():
+                return []
+            return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+        def clear(self) -> None:
+            for path in where.glob("*.jsonl"):
+                path.unlink()
+
+    return deploy("threads", thread_roles(where), serve_instance), Records()

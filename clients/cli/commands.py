@@ -101,34 +101,56 @@ def chat(
     params: GenerationParams,
     prompt: Annotated[str | None, typer.Argument(
         help="Ask once and exit; without it, chat interactively.")] = None,
-    role: Annotated[str, typer.Option("--role", help="The role to chat with.")] = "instruct",
+    role: Annotated[str | None, typer.Option(
+        "--role", help="Chat with this one role alone (streamed, OpenAI chat route).")] = None,
+    roles: Roles = None,
     system: System = None,
+    hide_thinking: Annotated[bool, typer.Option(
+        "--hide-thinking", help="Fold the reasoning roles' thinking away.")] = False,
 ):
-    """Chat with one role, streaming its answers (thinking dimmed). /exit or Ctrl-D ends.
+    """Chat with every role side by side (or --roles, or one --role): each turn goes to each
+    role with its own earlier answers, and each answer shows in its column.
 
-    Example: triserve chat --role reasoning
+    At the prompt: /regen [ROLE] asks the last turn again with a new seed (one role, or all);
+    /vote ROLE | tie | bad votes on the last turn; /exit or Ctrl-D ends.
+
+    Example: triserve chat -r instruct,reasoning -m 128
     """
     console = Console(highlight=False)
-    messages = [{"role": "system", "content": system}] if system else []
+    if role is not None and roles:
+        raise typer.BadParameter("give --role (one) or --roles (several), not both",
+                                 param_hint="--role")
     with handle_errors(ctx.obj), ctx.obj.client() as client:
-        while True:
-            if prompt is not None:
-                text = prompt
-            else:
-                try:
-                    text = console.input("[bold green]you[/] › ")
-                except EOFError:
-                    console.print()
-                    return
-                if text.strip() in ("/exit", "/quit"):
-                    return
-                if not text.strip():
-                    continue
-            messages.append({"role": "user", "content": text})
-            answer = _stream_reply(console, client, role, messages, params)
-            messages.append({"role": "assistant", "content": answer})
-            if prompt is not None:
+        if role is not None:
+            _chat_one(console, client, role, prompt, system, params)
+        else:
+            from clients.cli.conversation import side_by_side
+
+            side_by_side(console, client, split_roles(roles), prompt, system, params,
+                         not hide_thinking)
+
+
+def _chat_one(console: Console, client: Client, role: str, prompt: str | None,
+              system: str | None, params: GenerationParams) -> None:
+    messages = [{"role": "system", "content": system}] if system else []
+    while True:
+        if prompt is not None:
+            text = prompt
+        else:
+            try:
+                text = console.input("[bold green]you[/] › ")
+            except EOFError:
+                console.print()
                 return
+            if text.strip() in ("/exit", "/quit"):
+                return
+            if not text.strip():
+                continue
+        messages.append({"role": "user", "content": text})
+        answer = _stream_reply(console, client, role, messages, params)
+        messages.append({"role": "assistant", "content": answer})
+        if prompt is not None:
+            return
 
 
 def _stream_reply(console: Console, client: Client, role: str, messages: list[dict],

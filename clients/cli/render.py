@@ -56,6 +56,10 @@ def footer(view: RoleView) -> Text:
         return Text(f"error: {r.error.message}", style="bold red")
     tokens = r.usage.completion_tokens
     line = f"{tokens} tok · {r.latency_s:.2f} s · {rate(tokens, r.latency_s):.1f} tok/s"
+    if r.ttft_s is not None:
+        line += f" · TTFT {r.ttft_s:.2f} s"
+    if r.cost_usd is not None:
+        line += f" · ${r.cost_usd:.6f}"
     if r.finish_reason != "stop":
         line += f" · {r.finish_reason}"
     return Text(line, style="cyan")
@@ -90,9 +94,10 @@ def compare_table(columns: list[RoleView], show_thinking: bool = True) -> Table:
 def models_table(models: ModelList) -> Table:
     table = Table(box=box.SIMPLE_HEAD)
     table.add_column("role", style="bold")
+    table.add_column("kind")
     table.add_column("model")
     for card in models.data:
-        table.add_row(card.role, Text(card.model))
+        table.add_row(card.role, card.kind or "", Text(card.model))
     return table
 
 
@@ -127,6 +132,8 @@ def compare_markdown(prompt: str, system: str | None, params, response: CompareR
         if r.thinking:
             lines += ["<details><summary>Thinking</summary>", "", r.thinking, "", "</details>", ""]
         lines += [r.content or "*(no answer)*", ""]
-        lines += [f"*{r.usage.completion_tokens} tokens, {r.latency_s:.2f} s, "
+        cost = f", ${r.cost_usd:.6f}" if r.cost_usd is not None else ""
+        ttft = f", TTFT {r.ttft_s:.2f} s" if r.ttft_s is not None else ""
+        lines += [f"*{r.usage.completion_tokens} tokens, {r.latency_s:.2f} s{ttft}{cost}, "
                   f"finish: {r.finish_reason}*", ""]
     return "\n".join(lines)

@@ -207,9 +207,19 @@ def has_user(messages):
 
 
 class CompareRequest(PromptInput):
-    """`POST /v1/compare`: one input to several roles at once."""
+    """`POST /v1/compare`: one input to several roles at once.
+
+    A conversation goes on statelessly: `history` gives each role its own earlier turns (its own
+    answers, as the client kept them), laid before this turn's `prompt` or `messages`, so any
+    ingress replica serves any turn. A chat role reads them through its chat template (a
+    reasoning model's earlier thinking left out, as Qwen3's model card asks); a raw-format (base)
+    role reads one document: each turn's text followed by its continuation, turns a blank line
+    apart (`history_document`)."""
 
     roles: list[str] | None = Field(None, min_length=1, description="Roles to ask; default all.")
+    history: dict[str, list[Message]] = Field(
+        default_factory=dict, description="Role → that role's earlier turns of this conversation "
+        "(user and assistant messages, oldest first). A role not named starts afresh.")
     params: GenerationParams = Field(default_factory=GenerationParams)
     overrides: dict[str, GenerationParams] = Field(
         default_factory=dict, description="Per-role parameters laid over `params`."
@@ -266,6 +276,9 @@ class RoleResult(WireBody):
     usage: Usage = Field(default_factory=Usage)
     latency_s: float = 0.0
     ttft_s: float | None = None
+    cost_usd: float | None = Field(
+        None, description="What this answer cost at the role's configured `price` (US dollars), "
+        "when the config gives one.")
     error: ErrorInfo | None = None
 
 
@@ -305,6 +318,11 @@ class ModelCard(WireBody):
     role: str = Field(description="The role this entry answers to.")
     model: str = Field(description="The model id the role serves.")
     root: str | None = None
+    kind: Literal["base", "instruct", "reasoning"] | None = Field(
+        None, description="What kind of model the role is (`kind` in the config).")
+    price: dict[str, float] | None = Field(
+        None, description="US dollars per million tokens, `input_per_million` and "
+        "`output_per_million`, when the config gives a price.")
 
 
 class ModelList(WireBody):

@@ -23,6 +23,9 @@ class VotedAnswer(StrictBody):
     model: str = Field(max_length=256, description="The model id that wrote it.")
     content: str = Field("", max_length=200_000)
     thinking: str | None = Field(None, max_length=200_000)
+    history: list[Message] | None = Field(
+        None, max_length=512, description="This role's own earlier turns of the conversation, "
+        "as it was sent them (`CompareRequest.history`); absent on a first turn.")
 
 
 class VoteRequest(StrictBody):
@@ -38,6 +41,11 @@ class VoteRequest(StrictBody):
     answers: list[VotedAnswer] = Field(min_length=2, max_length=16)
     shown_order: list[str] = Field(description="The roles in the order their columns were shown.")
     blind: bool = Field(False, description="Names were hidden until the vote was cast.")
+    conversation_id: str | None = Field(
+        None, max_length=128, description="The conversation the voted turn belongs to (any id the "
+        "client keeps for it; the page and the SDK's `Conversation` make one).")
+    turn: int | None = Field(None, ge=1, le=10_000,
+                             description="Which turn of the conversation was voted on, from 1.")
     verdict: Verdict
     winner: str | None = Field(None, description="The best answer's role (verdict 'winner').")
 

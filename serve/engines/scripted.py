@@ -9,6 +9,7 @@ script on the event loop, so any number run at once.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import AsyncIterator
 
@@ -34,12 +35,15 @@ class ScriptedEngine(Engine):
     def prepare(self, req: GenerationRequest) -> PreparedRequest:
         sampling = resolve_sampling(req.params, self.config)
         raw = uses_raw_prompt(req, self.config)
+        messages = None if raw else build_messages(req, self.config)
         if raw and not isinstance(req.prompt, str):  # token ids
             ids, text = list(req.prompt), " ".join(map(str, req.prompt))
         else:
-            text = req.prompt if raw else " ".join(
-                m["content"] for m in build_messages(req, self.config))
+            text = req.prompt if raw else " ".join(m["content"] for m in messages)
             ids = list(range(len(text.split())))  # a word a token
+        if self.script.record_file:
+            self._record({"request_id": req.request_id, "prompt": text if raw else None,
+                          "messages": messages, "seed": sampling.seed})
         return PreparedRequest(
             request_id=req.request_id,
             prompt_ids=ids,
@@ -48,6 +52,11 @@ class ScriptedEngine(Engine):
             echo=text if req.echo else None,
             score_only=req.score_only,
         )
+
+    def _record(self, entry: dict) -> None:
+        # One short append a request, on the replica's loop: test use only (`record_file`).
+        with open(self.script.record_file, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
 
     async def check_health(self) -> None:
         if self.script.unhealthy_file and os.path.exists(self.script.unhealthy_file):

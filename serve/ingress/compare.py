@@ -4,11 +4,15 @@ that role's error."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from contextlib import aclosing
 from typing import AsyncIterator
 
-from serve.api.protocol import CompareEvent, CompareRequest, GenerationParams, RoleResult, Usage
+from serve.api.protocol import (CompareEvent, CompareRequest, GenerationParams, Message,
+                                RoleResult, Usage)
+from serve.config import PriceConfig
+from serve.errors import InvalidRequest
 from serve.generation import Accumulator, Completion, GenerationRequest, thinking_budget
 from serve.ingress.fanout import END, interleaved
 from serve.ingress.http_errors import error_info
@@ -18,9 +22,53 @@ from serve.ingress.sse import DONE, sse
 from serve.metrics import ingress_metrics
 
 
+# A reasoning model's thinking, should a client leave it in an earlier answer's content.
+_THINKING = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
+
+
+def history_document(history: list[Message], prompt: str) -> str:
+    """A raw-format (base) role's conversation as the one text it continues: each user turn,
+    then the model's continuation of it as is, turns a blank line apart, this turn's prompt
+    last. System and tool messages have no place in a continuation and are left out.
+
+        [user "Once upon a time", assistant " there was a king."], "The king said"
+        → "Once upon a time there was a king.\n\nThe king said"
+    """
+    doc = ""
+    for m in history:
+        if m.role == "user":
+            doc += ("\n\n" if doc else "") + (m.content or "")
+        elif m.role == "assistant":
+            doc += m.content or ""
+    return doc + ("\n\n" if doc else "") + prompt
+
+
+def _thread(role: Role, history: list[Message], body: CompareRequest) -> dict:
+    """The role's input for this turn: `prompt` or `messages` with its own history first."""
+    if not history:
+        return {"prompt": body.prompt, "messages": [m.for_template() for m in body.messages]
+                if body.messages else None}
+    if body.prompt is not None and role.config.prompt_format == "raw":
+        return {"prompt": history_document(history, body.prompt), "messages": None}
+    earlier = []
+    for m in history:
+        msg = m.for_template()  # `reasoning_content` is not carried: thinking stays out
+        if m.role == "assistant":
+            msg["content"] = _THINKING.sub("", msg["content"])
+        earlier.append(msg)
+    now = ([m.for_template() for m in body.messages] if body.messages
+           else [{"role": "user", "content": body.prompt}])
+    return {"prompt": None, "messages": earlier + now}
+
+
 def role_requests(body: CompareRequest, roles: list[Role], rid: str) -> dict[str, GenerationRequest]:
-    """Each role's request: `params` with the role's `overrides` laid over them, and the thinking
-    budget of `reasoning_effort` in that role's config unless the parameters name one."""
+    """Each role's request: its own `history` before this turn's input (`_thread`), `params`
+    with the role's `overrides` laid over them, and the thinking budget of `reasoning_effort` in
+    that role's config unless the parameters name one. Raises `InvalidRequest` (param
+    `history`) for a history of a role not asked."""
+    stray = sorted(set(body.history) - {r.name for r in roles})
+    if stray:
+        raise InvalidRequest(f"history for roles not asked: {stray}", param="history")
     base = body.params.model_dump(exclude_none=True)
     out = {}
     for role in roles:
@@ -29,8 +77,7 @@ def role_requests(body: CompareRequest, roles: list[Role], rid: str) -> dict[str
             **{**base, **(override.model_dump(exclude_none=True) if override else {})})
         out[role.name] = GenerationRequest(
             request_id=f"{rid}-{role.name}",
-            prompt=body.prompt,
-            messages=[m.for_template() for m in body.messages] if body.messages else None,
+            **_thread(role, body.history.get(role.name, []), body),
             system=body.system,
             params=thinking_budget(params, role.config, body.reasoning_effort,
                                    params.max_thinking_tokens),
@@ -38,7 +85,9 @@ def role_requests(body: CompareRequest, roles: list[Role], rid: str) -> dict[str
     return out
 
 
-def role_result(role: str, model: str, c: Completion, latency_s: float) -> RoleResult:
+def role_result(role: str, model: str, c: Completion, latency_s: float,
+                price: PriceConfig | None = None) -> RoleResult:
+    """A finished answer as the API returns it, with its `cost_usd` at `price` when given."""
     return RoleResult(
         role=role,
         model=c.model or model,
@@ -49,6 +98,7 @@ def role_result(role: str, model: str, c: Completion, latency_s: float) -> RoleR
         usage=Usage.of(c.prompt_tokens, c.completion_tokens, c.thinking_tokens),
         latency_s=round(latency_s, 4),
         ttft_s=None if c.ttft_s is None else round(c.ttft_s, 4),
+        cost_usd=None if price is None else round(price.cost(c.prompt_tokens, c.completion_tokens), 8),
     )
 
 
@@ -84,8 +134,9 @@ class Comparison:
             start = time.perf_counter()
             try:
                 c = await self.roles[role].caller.complete(self.reqs[role])
-                model = self.roles[role].model
-                return role_result(role, model, c, time.perf_counter() - start), None
+                r = self.roles[role]
+                return role_result(role, r.model, c, time.perf_counter() - start,
+                                   r.config.price), None
             except Exception as exc:
                 err = classify(exc)
                 return self._failed(role, err, time.perf_counter() - start), err
@@ -125,9 +176,9 @@ class Comparison:
                     if isinstance(item, Exception):
                         result = self._failed(role, item, now - start)
                     elif item is END:
-                        model = self.roles[role].model
-                        result = role_result(role, model, accs[role].completion(model, now),
-                                             now - start)
+                        r = self.roles[role]
+                        result = role_result(role, r.model, accs[role].completion(r.model, now),
+                                             now - start, r.config.price)
                     else:
                         accs[role].add(item, now)
                         if item.content or item.thinking:

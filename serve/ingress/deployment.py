@@ -146,17 +146,13 @@ class Ingress:
     @api.get("/v1/models", response_model=ModelList)
     async def list_models(self):
         """The roles, each with the model it serves."""
-        return ModelList(
-            data=[ModelCard(id=r.name, role=r.name, model=r.model, root=r.model)
-                  for r in self.roles.values()]
-        )
+        return ModelList(data=[r.card(r.name) for r in self.roles.values()])
 
     @api.get("/v1/models/{model:path}", response_model=ModelCard)
     async def retrieve_model(self, model: str):
         """One model (openai's `client.models.retrieve`): a role name or a model id a role serves
         (ids may hold `/`); 404 `model_not_found` for any other."""
-        role = self._role_for_model(model)
-        return ModelCard(id=model, role=role.name, model=role.model, root=role.model)
+        return self._role_for_model(model).card(model)
 
     @api.post("/v1/votes", response_model=VoteAck)
     async def vote(self, body: VoteRequest):

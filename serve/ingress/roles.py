@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from serve.api.protocol import GenerationParams
-from serve.config import RoleConfig
+from serve.api.protocol import GenerationParams, ModelCard
+from serve.config import KIND_DEFAULTS, RoleConfig
 from serve.errors import InvalidRequest
 from serve.generation import SamplingParams, resolve_sampling
 from serve.ingress.role_client import RoleCaller
@@ -24,6 +24,21 @@ class Role:
     @property
     def model(self) -> str:
         return self.config.model_id()
+
+    @property
+    def kind(self) -> str:
+        """The config's `kind`; a config without kinds: the role's name where it names one (the
+        reference graph's `base` sends chat prompts, as the study did), else read from its
+        settings (`RoleConfig.kind_of`)."""
+        if self.config.kind is None and self.name in KIND_DEFAULTS:
+            return self.name
+        return self.config.kind_of
+
+    def card(self, id: str) -> ModelCard:
+        """The role as `/v1/models` lists it, under `id` (its name, or the id it was asked by)."""
+        price = self.config.price
+        return ModelCard(id=id, role=self.name, model=self.model, root=self.model,
+                         kind=self.kind, price=price.model_dump() if price else None)
 
     def check(self, params: GenerationParams, n: int = 1,
               top_logprobs_param: str = "top_logprobs") -> SamplingParams:

@@ -7,6 +7,7 @@
 import { KEY_STORAGE, errorMessage, headers } from "./api.js";
 import { LETTERS, blindStored, rememberBlind, shuffled } from "./blind.js";
 import { Column } from "./column.js";
+import { freshSeed, newConversation, newTurn, turnBody } from "./conversation.js";
 import { downloadComparison } from "./export.js";
 import { fillForm, readForm, requestBody } from "./form.js";
 import { Leaderboard } from "./leaderboard.js";
@@ -27,10 +28,13 @@ const keyInput = $("api-key");
 const blindBox = $("blind");
 const exportBar = $("export");
 const template = $("column-template");
+const followUpForm = $("followup");
+const followUpBox = $("followup-text");
 
 let roles = [];          // [{role, model}] from v1/models
 let running = null;      // the AbortController of the request in flight
-let current = null;      // the comparison on the page (see vote.js for its shape)
+let conv = null;         // the conversation on the page (conversation.js)
+let current = null;      // its latest turn, what the vote and the export are about
 let linkRoles = null;    // roles a permalink asked for, applied once the role boxes exist
 let runLink = false;     // the permalink said run=1
 let rolesLoading = null; // the v1/models call in flight: a submit waits for it
@@ -42,7 +46,8 @@ const board = new Leaderboard($("leaderboard"), () => {  // votes are off on thi
   blindBox.checked = false;  // a blind test with no vote to end it would never reveal
   blindBox.closest("label").hidden = true;
 });
-const votes = new VotePanel($("vote"), () => {
+const votes = new VotePanel($("vote"), (t) => {
+  if (t.conversation) t.conversation.revealed = t.revealed;
   showExport();
   board.load();
 });
@@ -82,7 +87,8 @@ async function loadRoles() {
     return;
   }
   const body = await response.json();
-  roles = body.data.map((card) => ({ role: card.role || card.id, model: card.model || card.root || "" }));
+  roles = body.data.map((card) => ({ role: card.role || card.id, model: card.model || card.root || "",
+                                     kind: card.kind || "" }));
   server.textContent = `${roles.length} role${roles.length === 1 ? "" : "s"}: ` +
     roles.map((r) => `${r.role} (${r.model})`).join(", ");
   renderRoleToggles();
@@ -128,33 +134,35 @@ function setRunning(controller) {
   running = controller;
   compareBtn.disabled = !!controller;
   stopBtn.disabled = !controller;
-  for (const b of document.querySelectorAll("#probe-buttons button")) b.disabled = !!controller;
+  for (const b of document.querySelectorAll("#probe-buttons button, #followup button, .regen")) {
+    b.disabled = !!controller;
+  }
 }
 
-// The columns of a new comparison, shuffled and lettered when blind.
-function startComparison(request) {
-  const blind = blindBox.checked;
-  const c = { id: null, created: Math.floor(Date.now() / 1000), request, blind, revealed: !blind,
-              shown: [], votable: [], vote: null };
+// The columns of a new conversation, shuffled and lettered when blind.
+function startConversation(request) {
+  const c = newConversation(request, blindBox.checked);
   results.replaceChildren();
-  (blind ? shuffled(request.roles) : request.roles).forEach((role, i) => {
-    const model = (roles.find((r) => r.role === role) || {}).model;
-    const column = new Column(template, role, model);
-    if (blind) column.blind(LETTERS[i]);
-    c.shown.push({ role, model, letter: LETTERS[i], column, result: null });
+  (c.blind ? shuffled(request.roles) : request.roles).forEach((role, i) => {
+    const known = roles.find((r) => r.role === role) || {};
+    const column = new Column(template, role, known.model, known.kind);
+    column.onRegenerate = () => regenerate([role]);
+    if (c.blind) column.blind(LETTERS[i]);
+    c.columns.push({ role, model: known.model, letter: LETTERS[i], column });
     results.append(column.el);
   });
   return c;
 }
 
 // The stream is over: votes are open when it ended with [DONE] and at least two roles answered.
-function settle(c, clean) {
-  c.votable = clean ? c.shown.filter((a) => a.result && !a.result.error) : [];
-  if ((votes.off || c.votable.length < 2) && !c.revealed) {  // no vote: nothing to hide
-    c.revealed = true;
-    for (const a of c.shown) a.column.reveal();
+function settle(t, clean) {
+  t.votable = clean ? t.shown.filter((a) => a.result && !a.result.error) : [];
+  if ((votes.off || t.votable.length < 2) && !t.revealed) {  // no vote: nothing to hide
+    t.revealed = t.conversation.revealed = true;
+    for (const a of t.shown) a.column.reveal();
   }
-  votes.open(c);
+  votes.open(t);
+  followUpForm.hidden = false;
   showExport();
 }
 
@@ -162,6 +170,7 @@ function showExport() {
   exportBar.hidden = !(current && current.revealed && current.shown.some((a) => a.result));
 }
 
+// The form's Compare: a new conversation (a new round) with its first turn.
 async function compare() {
   showFormError("");
   const state = readForm();
@@ -175,26 +184,68 @@ async function compare() {
     return;
   }
   votes.close();  // a vote not cast by now is not cast; one in flight still lands
-  const c = current = startComparison(state);
+  conv = startConversation(state);
+  const t = current = newTurn(conv, state.prompt);
   showExport();
-  const byRole = new Map(c.shown.map((a) => [a.role, a]));
+  await runTurn(t, turnBody(t), null);
+}
+
+// The follow-up box: the next turn to every column, each with its own thread.
+async function followUp() {
+  const text = followUpBox.value;
+  if (!conv || running) return;
+  if (!text.trim()) {
+    followUpBox.focus();
+    return;
+  }
+  votes.close();
+  for (const a of current.shown) a.column.archive(current.request.prompt);
+  const t = current = newTurn(conv, text);
+  for (const a of t.shown) a.column.ask(text);
+  followUpBox.value = "";
+  showExport();
+  await runTurn(t, turnBody(t), null);
+}
+
+// The last turn again for `asked` roles (default all) with a new seed: each answer stays in
+// view until the new one starts, then is replaced; a vote after it is on what is shown then.
+async function regenerate(asked) {
+  if (!current || running) return;
+  votes.close();
+  const t = current;
+  const only = asked || t.shown.map((a) => a.role);
+  for (const a of t.shown) {
+    if (!only.includes(a.role)) continue;
+    a.result = null;
+    a.column.restart();
+  }
+  t.vote = null;
+  await runTurn(t, turnBody(t, only, { seed: freshSeed() }), only, t.id);
+}
+
+// Streams one `POST v1/compare` into turn `t`'s columns (only the `only` roles when given).
+async function runTurn(t, body, only, previousId = null) {
+  const targets = t.shown.filter((a) => !only || only.includes(a.role));
+  const byRole = new Map(targets.map((a) => [a.role, a]));
+  t.id = null;  // the id of the comparison that writes these answers: what a vote is filed under
   const controller = new AbortController();
   setRunning(controller);
   const started = performance.now();
   const elapsed = () => ((performance.now() - started) / 1000).toFixed(1);
-  statusEl.textContent = "Comparing…";
+  const what = only ? "Regenerating" : t.turn > 1 ? `Turn ${t.turn}:` : "Comparing";
+  statusEl.textContent = `${what}…`;
   let finishedCleanly = false;
   try {
     const response = await fetch("v1/compare", {
       method: "POST",
       headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
-      body: JSON.stringify(requestBody(state)),
+      body: JSON.stringify(body),
       signal: controller.signal,
     });
     if (!response.ok) {
       const message = await errorMessage(response);
       showFormError(message);
-      for (const a of c.shown) a.column.fail(message);
+      for (const a of targets) a.column.fail(message);
       statusEl.textContent = "Failed.";
       return;
     }
@@ -206,32 +257,33 @@ async function compare() {
       }
       const answer = byRole.get(event.role);
       if (!answer) continue;
-      c.id = c.id || event.id;
+      t.id = t.id || event.id;
       if (event.type === "delta") answer.column.delta(event);
       else if (event.type === "result") {
         answer.result = event.result;
         answer.column.finish(event.result);
         done += 1;
-        statusEl.textContent = `Comparing… ${done} of ${c.shown.length} done`;
+        statusEl.textContent = `${what}… ${done} of ${targets.length} done`;
       }
     }
-    for (const a of c.shown) {
+    for (const a of targets) {
       if (!a.column.finished) a.column.fail("The stream ended before this role's result.");
     }
     statusEl.textContent = finishedCleanly ? `Done in ${elapsed()} s.` : "The stream ended early.";
   } catch (err) {
     if (err.name === "AbortError") {
-      for (const a of c.shown) a.column.stop();
+      for (const a of targets) a.column.stop();
       statusEl.textContent = `Stopped after ${elapsed()} s.`;
     } else {
       const message = `Connection lost: ${err.message}`;
       showFormError(message);
-      for (const a of c.shown) if (!a.column.finished) a.column.fail(message);
+      for (const a of targets) if (!a.column.finished) a.column.fail(message);
       statusEl.textContent = "Failed.";
     }
   } finally {
+    t.id = t.id || previousId;
     setRunning(null);
-    settle(c, finishedCleanly);
+    settle(t, finishedCleanly);
   }
 }
 
@@ -300,6 +352,17 @@ form.addEventListener("submit", async (event) => {
   if (!running) compare();
 });
 stopBtn.addEventListener("click", stop);
+followUpForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  followUp();
+});
+$("regen-all").addEventListener("click", () => regenerate(null));
+followUpBox.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    followUpForm.requestSubmit();
+  }
+});
 $("link").addEventListener("click", copyLink);
 for (const button of exportBar.querySelectorAll("button[data-format]")) {
   button.addEventListener("click", () => { if (current) downloadComparison(current, button.dataset.format); });

@@ -1,6 +1,8 @@
 // One role's column: it fills in from the stream's deltas, then shows the role's final result.
 // Its state (`data-state`: waiting, streaming, done, stopped, error) is shown as text in the
-// badge, never by colour alone.
+// badge, never by colour alone. In a conversation the column keeps its thread: each earlier turn
+// (the prompt and this role's answer) stays above the live one (archive), and the live answer
+// can be regenerated (restart: the old text stays until the new one's first token).
 
 const BADGE = {
   waiting: "waiting",
@@ -21,8 +23,9 @@ export function tokensPerSecond(n, latency, ttft) {
 }
 
 export class Column {
-  constructor(template, role, model) {
+  constructor(template, role, model, kind) {
     this.role = role;
+    this.kind = kind || "";
     this.el = template.content.firstElementChild.cloneNode(true);
     const q = (sel) => this.el.querySelector(sel);
     this.badge = q(".badge");
@@ -32,6 +35,12 @@ export class Column {
     this.errorEl = q(".col-error");
     this.statsEl = q(".stats");
     this.modelEl = q(".model");
+    this.kindEl = q(".kind");
+    this.threadEl = q(".thread");
+    this.askedEl = q(".asked");
+    this.regenBtn = q(".regen");
+    this.onRegenerate = null;
+    this.regenBtn.addEventListener("click", () => { if (this.onRegenerate) this.onRegenerate(); });
 
     const title = q(".col-title");
     title.id = `col-${role}-title`;
@@ -55,6 +64,8 @@ export class Column {
   showNames() {
     this.roleEl.textContent = this.blinded ? "" : this.role;
     this.modelEl.textContent = this.blinded ? "" : this.model;
+    this.kindEl.textContent = this.blinded ? "" : this.kind;
+    this.regenBtn.setAttribute("aria-label", `Regenerate ${this.letter && this.blinded ? `answer ${this.letter}` : this.role}`);
     this.whoEl.hidden = this.blinded;
     const label = this.letter ? `Answer ${this.letter}${this.blinded ? "" : `, ${this.role}`}` : this.role;
     this.answerEl.setAttribute("aria-label", this.letter ? label : `${label} answer`);
@@ -89,7 +100,53 @@ export class Column {
     this.el.setAttribute("aria-busy", String(state === "streaming" || state === "waiting"));
   }
 
+  // The turn is over: its prompt and this role's answer move up into the thread, and the live
+  // part is cleared for the next turn.
+  archive(prompt) {
+    const block = document.createElement("div");
+    block.className = "past-turn";
+    const asked = document.createElement("p");
+    asked.className = "you";
+    asked.textContent = prompt;
+    const answer = document.createElement("div");
+    answer.className = "past-answer text";
+    const failed = this.el.dataset.state === "error";
+    answer.textContent = failed ? `(error: ${this.errorEl.textContent})` : this.answerText.data;
+    answer.classList.toggle("error", failed);
+    block.append(asked, answer);
+    this.threadEl.append(block);
+    this.threadEl.hidden = false;
+    this.clear();
+    this.errorEl.hidden = true;
+    this.statsEl.hidden = true;
+    this.setState("waiting");
+  }
+
+  // The prompt of the live turn (from the second turn on), shown above its answer.
+  ask(prompt) {
+    this.askedEl.textContent = prompt;
+    this.askedEl.hidden = false;
+  }
+
+  // Regenerate: the answer shown stays until the new one's first token replaces it.
+  restart() {
+    this.replacing = true;
+    this.errorEl.hidden = true;
+    this.setState("waiting");
+  }
+
+  clear() {
+    this.thinkingText.data = "";
+    this.thinkingBox.hidden = true;
+    this.answerText.data = "";
+    this.answerEl.classList.remove("empty");
+  }
+
   delta(event) {
+    if (this.replacing) {
+      this.replacing = false;
+      this.clear();
+    }
     if (this.el.dataset.state === "waiting") this.setState("streaming");
     if (event.thinking) {
       this.thinkingBox.hidden = false;
@@ -110,6 +167,8 @@ export class Column {
       return;
     }
     // The result is authoritative (stop strings, the thinking split): show it as sent.
+    if (this.replacing) this.clear();
+    this.replacing = false;
     this.answerText.data = result.content || "";
     if (result.thinking) {
       this.thinkingBox.hidden = false;
@@ -128,6 +187,9 @@ export class Column {
     this.statsEl.querySelector(".s-latency").textContent = seconds(result.latency_s);
     this.statsEl.querySelector(".s-ttft").textContent = seconds(result.ttft_s);
     this.statsEl.querySelector(".s-rate").textContent = rate == null ? "–" : rate.toFixed(1);
+    const cost = result.cost_usd;
+    this.statsEl.querySelector(".s-cost").textContent = cost == null ? "" : `$${cost.toFixed(6)}`;
+    this.statsEl.querySelector(".stat-cost").hidden = cost == null;
     this.statsEl.hidden = false;
   }
 
@@ -136,6 +198,7 @@ export class Column {
   }
 
   fail(message) {
+    this.replacing = false;
     this.errorEl.textContent = message;
     this.errorEl.hidden = false;
     this.setState("error");

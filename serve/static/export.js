@@ -1,6 +1,13 @@
-// Download one comparison: as JSON (the CompareResponse's fields, with what was asked, the order
-// shown and the vote) or as a Markdown document to read or paste: the prompt, then per role its
-// model, its thinking folded in a <details> block, and its answer.
+// Download one comparison (the conversation's latest turn): as JSON (the CompareResponse's
+// fields, with what was asked, the order shown, the vote and each role's earlier thread) or as a
+// Markdown document to read or paste: the prompt, then per role its model, its earlier turns and
+// its thinking folded in <details> blocks, its answer, and its numbers (tokens, latency, TTFT,
+// tokens/s, cost).
+
+import { tokensPerSecond } from "./column.js";
+import { thread } from "./conversation.js";
+
+const earlier = (c, role) => (c.conversation && c.turn > 1 ? thread(c.conversation, role, c.turn) : []);
 
 // c: the page's comparison (see vote.js); answers without a result (stopped) are left out.
 export function comparisonJSON(c) {
@@ -17,6 +24,11 @@ export function comparisonJSON(c) {
     shown_order: c.shown.map((a) => a.role),
     blind: c.blind,
   };
+  if (c.conversation) {
+    out.conversation_id = c.conversation.id;
+    out.turn = c.turn;
+    if (c.turn > 1) out.history = Object.fromEntries(c.request.roles.map((r) => [r, earlier(c, r)]));
+  }
   if (c.vote) out.vote = { verdict: c.vote.verdict, winner: c.vote.winner };
   return out;
 }
@@ -34,11 +46,17 @@ function stats(r) {
   const parts = [`finish: ${r.finish_reason}`];
   if (r.usage) parts.push(`${r.usage.completion_tokens} tokens`);
   if (r.latency_s != null) parts.push(`${r.latency_s.toFixed(2)} s`);
+  if (r.ttft_s != null) parts.push(`TTFT ${r.ttft_s.toFixed(2)} s`);
+  const rate = tokensPerSecond(r.usage && r.usage.completion_tokens, r.latency_s, r.ttft_s);
+  if (rate != null) parts.push(`${rate.toFixed(1)} tokens/s`);
+  if (r.cost_usd != null) parts.push(`$${r.cost_usd.toFixed(6)}`);
   return `*${parts.join(" · ")}*`;
 }
 
 export function comparisonMarkdown(c) {
-  const lines = [`# Comparison ${c.id}`, "", "## Prompt", "", quote(c.request.prompt), ""];
+  const lines = [`# Comparison ${c.id}`, ""];
+  if (c.conversation && c.turn > 1) lines.push(`Turn ${c.turn} of conversation ${c.conversation.id}`, "");
+  lines.push("## Prompt", "", quote(c.request.prompt), "");
   if (c.request.system) lines.push("**System prompt:**", "", quote(c.request.system), "");
   const params = Object.entries(c.request.params || {});
   lines.push(`**Parameters:** ${params.length ? params.map(([k, v]) => `\`${k}=${v}\``).join(", ") : "each role's defaults"}`);
@@ -51,6 +69,12 @@ export function comparisonMarkdown(c) {
     if (!r) {
       lines.push("*(no result: the comparison was stopped)*");
       continue;
+    }
+    const before = earlier(c, a.role);
+    if (before.length) {
+      lines.push("<details><summary>Earlier turns</summary>", "");
+      for (const m of before) lines.push(`**${m.role}:** ${m.content}`, "");
+      lines.push("</details>", "");
     }
     if (r.error) {
       lines.push(`**Error:** ${r.error.message}`);

@@ -7,9 +7,12 @@
 // In blind mode the first acknowledged vote reveals the names.
 
 import { postJSON } from "./api.js";
+import { thread } from "./conversation.js";
 
-// The POST v1/votes body (serve/api/votes.py: VoteRequest).
+// The POST v1/votes body (serve/api/votes.py: VoteRequest): the turn's answers as shown now,
+// each with its role's own earlier thread, and which turn of which conversation it was.
 export function voteBody(c, verdict, winner) {
+  const history = (role) => (c.conversation && c.turn > 1 ? thread(c.conversation, role, c.turn) : null);
   const body = {
     comparison_id: c.id,
     prompt: c.request.prompt,
@@ -18,11 +21,16 @@ export function voteBody(c, verdict, winner) {
     answers: c.votable.map((a) => ({
       role: a.role, model: a.result.model || a.model,
       content: a.result.content || "", thinking: a.result.thinking ?? null,
+      history: history(a.role),
     })),
     shown_order: c.votable.map((a) => a.role),
     blind: c.blind,
     verdict,
   };
+  if (c.conversation) {
+    body.conversation_id = c.conversation.id;
+    body.turn = c.turn;
+  }
   if (verdict === "winner") body.winner = winner;
   return body;
 }

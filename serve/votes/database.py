@@ -20,7 +20,7 @@ from serve.votes.schema import Vote
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _FIELDS = ("prompt", "messages", "system", "params", "answers", "shown_order", "blind",
-           "verdict", "winner")
+           "verdict", "winner", "conversation_id", "turn")
 
 
 def expand_url(url: str) -> str:

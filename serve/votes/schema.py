@@ -29,3 +29,5 @@ class Vote(Base):
     blind: Mapped[bool] = mapped_column(Boolean, nullable=False)
     verdict: Mapped[str] = mapped_column(String(16), nullable=False)
     winner: Mapped[str | None] = mapped_column(String(64))
+    conversation_id: Mapped[str | None] = mapped_column(String(128))  # revision 0002
+    turn: Mapped[int | None] = mapped_column(Integer)  # from 1; revision 0002

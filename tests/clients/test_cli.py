@@ -80,8 +80,34 @@ def test_models_and_health(triserve):
 def test_chat_one_shot_and_interactive(triserve):
     out = triserve("chat", "--role", "reasoning", "hi", "-m", "3").stdout
     assert "reasoning ›" in out
-    out = triserve("chat", "-m", "3", input="hello\n\nagain\n/exit\n").stdout
+    out = triserve("chat", "--role", "instruct", "-m", "3",
+                   input="hello\n\nagain\n/exit\n").stdout
     assert out.count("instruct ›") == 2  # the empty line asked nothing
+
+
+def test_chat_side_by_side_keeps_each_roles_thread_regenerates_and_votes(threads_app,
+                                                                         monkeypatch):
+    """`triserve chat` with no --role: every role answers each turn in its column, each with
+    its own thread (what the scripted engines were sent on turn 3), /regen asks one column
+    again with a new seed, /vote votes on the last turn."""
+    url, records = threads_app
+    records.clear()
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(app, ["--url", url, "chat", "-r", "base,instruct,reasoning"],
+                                input="one\ntwo\nthree\n/regen instruct\n/vote instruct\n"
+                                      "/vote nobody\n/exit\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "turn 1" in out and "turn 3" in out and out.count("I am instruct.") >= 4
+    assert "vote saved (turn 3" in out
+    assert "vote not saved" in out and "nobody" in out  # a winner that is no role: said, not fatal
+    third = records("instruct")[2]["messages"]
+    assert [m["content"] for m in third] == ["Be brief.", "one", "I am instruct.", "two",
+                                             "I am instruct.", "three"]
+    assert records("base")[2]["prompt"] == "one continued text.\n\ntwo continued text.\n\nthree"
+    regen = records("instruct")[3]
+    assert regen["messages"] == records("instruct")[2]["messages"] and regen["seed"] is not None
+    assert len(records("base")) == 3  # /regen instruct asked no other role
 
 
 def test_bad_flags_and_unknown_role_are_clear(triserve):

@@ -2,6 +2,8 @@
 
     python tests/page/screenshot.py http://127.0.0.1:8000/ docs/compare-page.png --prompt "..."
     python tests/page/screenshot.py http://127.0.0.1:8000/ docs/compare-page.png --probe "9.11 vs 9.8"
+    python tests/page/screenshot.py http://127.0.0.1:8000/ docs/compare-page-five.png \
+        --prompt "Name a fruit." --follow-up "Why that one?" --follow-up "One more?"
 
 It drives Debian's chromium like the page tests do, waits until every column has finished,
 and saves the whole page.
@@ -23,6 +25,8 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--prompt", help="type this prompt and press Compare")
     ap.add_argument("--probe", help="or click this probe button instead")
+    ap.add_argument("--follow-up", action="append", default=[],
+                    help="then send this follow-up turn (repeatable: a conversation)")
     ap.add_argument("--max-new-tokens", type=int)
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=800)
@@ -46,6 +50,12 @@ def main() -> None:
             page.get_by_role("button", name="Compare").click()
         page.wait_for_selector(".column")
         page.wait_for_function(FINISHED, timeout=args.timeout_s * 1000)
+        for turn, text in enumerate(args.follow_up, start=2):
+            page.get_by_label("Follow-up").fill(text)
+            page.get_by_role("button", name="Send").click()
+            archived = f"document.querySelectorAll('.column .past-turn').length >= {turn - 1}"
+            page.wait_for_function(f"{archived} && {FINISHED} && !document.querySelector('#send').disabled",
+                                   timeout=args.timeout_s * 1000)
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.screenshot(path=args.out, full_page=True)
         browser.close()

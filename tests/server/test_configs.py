@@ -14,7 +14,9 @@ from serve.config import AppConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ["deployments/graph.yaml", "deployments/graph-hf.yaml", "deployments/demo.yaml",
-           "deployments/demo-vllm.yaml"]
+           "deployments/demo-vllm.yaml", "deployments/demo-five.yaml"]
+KINDS = {"base": "base", "instruct": "instruct", "reasoning": "reasoning"}
+FIVE = {**KINDS, "base-smollm2": "base", "reasoning-off": "reasoning"}
 
 
 def load(path):
@@ -28,7 +30,8 @@ def test_config_validates_against_ray_serve_and_the_app_config(path):
     (app,) = schema.applications
     assert app.import_path == "serve.app:build_app"
     config = AppConfig.model_validate(app.args)
-    assert set(config.roles) == {"base", "instruct", "reasoning"}
+    kinds = FIVE if path.endswith("demo-five.yaml") else KINDS
+    assert {name: role.kind_of for name, role in config.roles.items()} == kinds
     names = {d.name for d in app.deployments}
     assert names == {config.deployment_name(r) for r in config.roles} | {"Ingress"}
     for d in app.deployments:
@@ -39,6 +42,38 @@ def test_config_validates_against_ray_serve_and_the_app_config(path):
             batch = (role.vllm.engine_kwargs.get("max_num_seqs", 1) if role.engine == "vllm"
                      else role.batching.max_batch_size)
             assert d.max_ongoing_requests >= batch
+
+
+@pytest.mark.parametrize("path", [p for p in CONFIGS if "demo" in p])
+def test_a_cpu_demo_fits_a_two_core_machine(path):
+    """Ray schedules by logical CPUs: the replicas, the ingress and the vote store (0.1 CPU,
+    serve/votes/store.py) must ask for at most 2, or `make demo` waits forever on 2 cores."""
+    from serve.votes.store import store_options
+
+    deployments = load(path)["applications"][0]["deployments"]
+    asked = sum(d["ray_actor_options"]["num_cpus"] for d in deployments)
+    store = store_options("sqlite:///~/.triserve/votes.db")["ray_actor_options"]["num_cpus"]
+    assert asked + store <= 2
+
+
+def test_a_kind_sets_the_prompt_format_and_the_thinking_split_unless_given():
+    roles = AppConfig.model_validate({"roles": {
+        "b": {"kind": "base", "model": {"source": "local", "path": "/m"}},
+        "r": {"kind": "reasoning", "model": {"source": "local", "path": "/m"}},
+        "chat-base": {"kind": "base", "prompt_format": "chat", "model": {"source": "local",
+                                                                        "path": "/m"}},
+        "old": {"reasoning": True, "model": {"source": "local", "path": "/m"}},
+    }}).roles
+    assert (roles["b"].prompt_format, roles["b"].reasoning) == ("raw", False)
+    assert (roles["r"].prompt_format, roles["r"].reasoning) == ("chat", True)
+    assert roles["chat-base"].prompt_format == "chat"  # what the config says wins
+    assert roles["old"].kind_of == "reasoning"  # a config without kinds reads as before
+
+
+@pytest.mark.parametrize("name", ["two words", "a/b", "-lead", "x" * 65, "ünï"])
+def test_a_role_name_that_is_not_route_safe_fails_the_build_naming_it(name):
+    with pytest.raises(ValidationError, match="role name"):
+        AppConfig.model_validate({"roles": {name: {"model": {"source": "local", "path": "/m"}}}})
 
 
 @pytest.mark.parametrize("path,engine", [("deployments/graph.yaml", "vllm"),

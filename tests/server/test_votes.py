@@ -34,13 +34,20 @@ def arena(serve_instance, tmp_path_factory):
 
 
 def ballot(cid: str, verdict: str = "winner", winner: str | None = "reasoning", **extra) -> dict:
+    # Turn 2 of a conversation: each answer with its role's own first turn.
     answers = [{"role": r, "model": f"m-{r}", "content": f"{r} says hi",
-                "thinking": "hm" if r == "reasoning" else None} for r in ROLES]
+                "thinking": "hm" if r == "reasoning" else None,
+                "history": [{"role": "user", "content": "hi", "name": None, "tool_calls": None,
+                             "tool_call_id": None, "reasoning_content": None, "refusal": None},
+                            {"role": "assistant", "content": f"{r} said hello", "name": None,
+                             "tool_calls": None, "tool_call_id": None, "reasoning_content": None,
+                             "refusal": None}]} for r in ROLES]
     if verdict != "winner":
         winner = None
     return {"comparison_id": cid, "prompt": "9.11和9.8哪个更大？", "system": "be brief",
             "params": {"max_new_tokens": 64, "temperature": 0.0}, "answers": answers,
             "shown_order": ["instruct", "reasoning", "base"], "blind": True,
+            "conversation_id": f"conv-{cid}", "turn": 2,
             "verdict": verdict, "winner": winner, **extra}
 
 

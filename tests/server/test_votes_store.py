@@ -32,10 +32,43 @@ def test_a_new_database_is_migrated_durable_and_keeps_votes_across_opens(tmp_pat
     (row,) = again.page()
     assert (row["verdict"], row["created_at"], row["shown_order"]) == ("tie", 2.0, ["b", "a"])
     con = sqlite3.connect(tmp_path / "deep/state/votes.db")
-    assert con.execute("select version_num from alembic_version").fetchall() == [("0001",)]
+    assert con.execute("select version_num from alembic_version").fetchall() == [("0002",)]
     assert con.execute("pragma journal_mode").fetchone() == ("wal",)
     with again.engine.connect() as c:
         assert c.exec_driver_sql("pragma synchronous").scalar() == 2  # FULL
+
+
+def test_a_database_of_revision_0001_keeps_its_votes_and_takes_votes_on_turns(tmp_path):
+    """A votes.db made before conversations (revision 0001) is upgraded in place when the store
+    opens it: its votes stay, and a vote on turn 2 of a conversation keeps both fields and each
+    answer's own history."""
+    from alembic import command
+    from alembic.config import Config
+
+    from serve.votes.database import MIGRATIONS, connect
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = connect(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0001")
+        connection.exec_driver_sql(
+            "insert into votes (comparison_id, created_at, params, answers, shown_order, blind, "
+            "verdict) values ('old', 1.0, '{}', ?, '[\"a\", \"b\"]', 0, 'tie')",
+            ('[{"role": "a", "model": "m1"}, {"role": "b", "model": "m2"}]',))
+    engine.dispose()
+    db = VoteDatabase(url)
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    turn = VOTE.model_copy(update={"comparison_id": "c2", "conversation_id": "conv-1", "turn": 2})
+    turn.answers[0] = turn.answers[0].model_copy(update={"history": history})
+    db.put(turn, now=2.0)
+    old, new = db.page()
+    assert (old["comparison_id"], old["turn"], old["conversation_id"]) == ("old", None, None)
+    assert (new["conversation_id"], new["turn"]) == ("conv-1", 2)
+    assert [m["content"] for m in new["answers"][0]["history"]] == ["hi", "hello"]
+    assert new["answers"][1]["history"] is None
 
 
 def test_a_database_that_cannot_open_is_a_503_not_a_crash(tmp_path):
