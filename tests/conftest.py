@@ -71,11 +71,13 @@ def tiny_app(serve_instance, tiny_dirs) -> str:
 
 
 @pytest.fixture(scope="session")
-def five_app(serve_instance, tiny_dirs) -> str:
-    """Five roles on tiny models, two of them base and two reasoning (apps.five_roles), at /five."""
+def five_app(serve_instance, tiny_dirs, tmp_path_factory) -> str:
+    """Five roles on tiny models, two of them base and two reasoning (apps.five_roles), at /five,
+    with a votes database of its own."""
     from apps import five_roles
 
-    return deploy("five", five_roles(tiny_dirs), serve_instance)
+    votes = {"database_url": f"sqlite:///{tmp_path_factory.mktemp('five-votes')}/votes.db"}
+    return deploy("five", {**five_roles(tiny_dirs), "votes": votes}, serve_instance)
 
 
 @pytest.fixture(scope="session")
@@ -100,4 +102,5 @@ def threads_app(serve_instance, tmp_path_factory):
             for path in where.glob("*.jsonl"):
                 path.unlink()
 
-    return deploy("threads", thread_roles(where), serve_instance), Records()
+    votes = {"database_url": f"sqlite:///{where}/votes.db"}
+    return deploy("threads", {**thread_roles(where), "votes": votes}, serve_instance), Records()

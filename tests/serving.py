@@ -13,12 +13,19 @@ def deploy(name: str, args: dict, base_url: str, options: dict | None = None,
            timeout_s: float = 180.0) -> str:
     """Deploys an app (`serve.app.build_graph`, with optional per-deployment options) at /<name>
     and waits up to `timeout_s` for it to run; returns its base URL. A fixture that passes more
-    than the default declares it with `budgets.start_budget`."""
+    than the default declares it with `budgets.start_budget`. An app whose args name no
+    `votes.database_url` gets a fresh SQLite file in a temporary folder, never the votes of the
+    user's ~/.triserve."""
     from ray import serve
 
     from serve.app import build_graph
     from serve.config import AppConfig
 
+    if "database_url" not in args.get("votes", {}):  # never the user's ~/.triserve/votes.db
+        import tempfile
+
+        where = tempfile.mkdtemp(prefix=f"triserve-{name}-votes-")
+        args = {**args, "votes": {**args.get("votes", {}), "database_url": f"sqlite:///{where}/votes.db"}}
     config = AppConfig.model_validate(args)
     # Test replicas idle most of the time: a tenth of a logical CPU each, so that the apps the
     # session deploys side by side all fit on its Ray (a replica asks for 1 CPU by default).
