@@ -11,6 +11,7 @@ import os
 import random
 import time
 from collections.abc import Iterable, Mapping
+from urllib.parse import urlencode
 from typing import Any, TypeVar
 
 import httpx
@@ -135,8 +136,10 @@ class Core:
                      roles: Iterable[str] | None, params: Params,
                      overrides: Mapping[str, Params] | None, stream: bool,
                      reasoning_effort: str | None = None,
-                     history: Mapping[str, Messages] | None = None) -> CompareRequest:
+                     history: Mapping[str, Messages] | None = None,
+                     battle: int | None = None) -> CompareRequest:
         return CompareRequest(
+            battle=battle,
             history={role: _messages(m) for role, m in (history or {}).items()},
             prompt=prompt,
             messages=_messages(messages) if messages is not None else None,
@@ -169,11 +172,25 @@ class Core:
                                  **_sampling(p, CompletionRequest), **logprobs)
 
     @staticmethod
+    def leaderboard_path(by: str, style: bool, category: str | None,
+                         include_flagged: bool = False, first_vote_only: bool = False) -> str:
+        """`/v1/leaderboard` with its query: `by`, `style`, `category` when given,
+        `include_flagged` and `first_vote_only` when true."""
+        query = {"by": by, "style": "true" if style else "false"}
+        if category is not None:
+            query["category"] = category
+        if include_flagged:
+            query["include_flagged"] = "true"
+        if first_vote_only:
+            query["first_vote_only"] = "true"
+        return "/v1/leaderboard?" + urlencode(query)
+
+    @staticmethod
     def vote_body(comparison: CompareResponse | str, verdict: str, winner: str | None,
                   answers: Answers | None, shown_order: Iterable[str] | None, blind: bool,
                   prompt: str | None, messages: Messages | None, system: str | None,
                   params: Params, conversation_id: str | None = None,
-                  turn: int | None = None) -> VoteRequest:
+                  turn: int | None = None, category: str | None = None) -> VoteRequest:
         """A `VoteRequest`; a `CompareResponse` gives the comparison id and, unless `answers` is
         given, the answers (role, model, content, thinking) of its roles that did not fail.
         Raises pydantic's `ValidationError` for an inconsistent vote (e.g. a winner not shown)."""
@@ -194,7 +211,7 @@ class Core:
             messages=_messages(messages) if messages is not None else None,
             params=as_params(params).model_dump(exclude_none=True), answers=voted, blind=blind,
             shown_order=list(shown_order) if shown_order is not None else [a.role for a in voted],
-            conversation_id=conversation_id, turn=turn)
+            conversation_id=conversation_id, turn=turn, category=category)
 
     # ---- responses ------------------------------------------------------------------------------
 

@@ -54,24 +54,27 @@ class AsyncClient:
                 system: str | None = None, roles: Iterable[str] | None = None,
                 params: Params = None, overrides: Mapping[str, Params] | None = None,
                 reasoning_effort: Effort | None = None,
-                history: Mapping[str, Messages] | None = None) -> CompareResponse:
+                history: Mapping[str, Messages] | None = None,
+                battle: int | None = None) -> CompareResponse:
         """One prompt (or `messages`) to several roles; `client.compare("Hi").result("base")`.
         `reasoning_effort` (OpenAI's levels, `none` … `max`) is each role's own thinking budget
         for that level (its config's `reasoning_effort`). `history`: role → that role's earlier
         turns (user and assistant messages), for a conversation that goes on (or use
-        `Conversation`, which keeps them)."""
+        `Conversation`, which keeps them). `battle=2`: two roles drawn at random, answers named
+        A and B until `vote` reveals them (`VoteAck.revealed`)."""
         body = self._core.compare_body(prompt, messages, system, roles, params, overrides, False,
-                                       reasoning_effort, history)
+                                       reasoning_effort, history, battle)
         return await self._json("POST", "/v1/compare", body, CompareResponse)
 
     async def compare_stream(self, prompt: str | None = None, *, messages: Messages | None = None,
                        system: str | None = None, roles: Iterable[str] | None = None,
                        params: Params = None, overrides: Mapping[str, Params] | None = None,
                        reasoning_effort: Effort | None = None,
-                       history: Mapping[str, Messages] | None = None) -> AsyncStream[CompareEvent]:
+                       history: Mapping[str, Messages] | None = None,
+                       battle: int | None = None) -> AsyncStream[CompareEvent]:
         """Typed `CompareEvent`s as the roles produce them: `delta`s, then one `result` each."""
         body = self._core.compare_body(prompt, messages, system, roles, params, overrides, True,
-                                       reasoning_effort, history)
+                                       reasoning_effort, history, battle)
         return AsyncStream(await self._send("POST", "/v1/compare", body, stream=True), CompareEvent)
 
     @overload
@@ -113,10 +116,12 @@ class AsyncClient:
                    shown_order: Iterable[str] | None = None, blind: bool = False,
                    prompt: str | None = None, messages: Messages | None = None,
                    system: str | None = None, params: Params = None,
-             conversation_id: str | None = None, turn: int | None = None) -> VoteAck:
+             conversation_id: str | None = None, turn: int | None = None,
+             category: str | None = None) -> VoteAck:
         """Votes on a comparison's answers (see `Client.vote`); the ack comes once stored."""
         body = self._core.vote_body(comparison, verdict, winner, answers, shown_order, blind,
-                                    prompt, messages, system, params, conversation_id, turn)
+                                    prompt, messages, system, params, conversation_id, turn,
+                                    category)
         return await self._json("POST", "/v1/votes", body, VoteAck)
 
     async def votes(self) -> AsyncIterator[VoteRecord]:
@@ -130,9 +135,14 @@ class AsyncClient:
         finally:
             await response.aclose()
 
-    async def leaderboard(self, by: Literal["model", "role"] = "model") -> Leaderboard:
+    async def leaderboard(self, by: Literal["model", "role"] = "model", *, style: bool = True,
+                          category: str | None = None,
+                          include_flagged: bool = False,
+                          first_vote_only: bool = False) -> Leaderboard:
         """Bradley-Terry standings with bootstrap 95% intervals (see `Client.leaderboard`)."""
-        return await self._json("GET", f"/v1/leaderboard?by={by}", None, Leaderboard)
+        return await self._json("GET", self._core.leaderboard_path(by, style, category,
+                                                            include_flagged, first_vote_only), None,
+                                Leaderboard)
 
     async def health(self) -> HealthResponse:
         """Each role's readiness. A degraded server (503 with a health body) is an answer here."""

@@ -54,24 +54,27 @@ class Client:
                 system: str | None = None, roles: Iterable[str] | None = None,
                 params: Params = None, overrides: Mapping[str, Params] | None = None,
                 reasoning_effort: Effort | None = None,
-                history: Mapping[str, Messages] | None = None) -> CompareResponse:
+                history: Mapping[str, Messages] | None = None,
+                battle: int | None = None) -> CompareResponse:
         """One prompt (or `messages`) to several roles; `client.compare("Hi").result("base")`.
         `reasoning_effort` (OpenAI's levels, `none` … `max`) is each role's own thinking budget
         for that level (its config's `reasoning_effort`). `history`: role → that role's earlier
         turns (user and assistant messages), for a conversation that goes on (or use
-        `Conversation`, which keeps them)."""
+        `Conversation`, which keeps them). `battle=2`: two roles drawn at random, answers named
+        A and B until `vote` reveals them (`VoteAck.revealed`)."""
         body = self._core.compare_body(prompt, messages, system, roles, params, overrides, False,
-                                       reasoning_effort, history)
+                                       reasoning_effort, history, battle)
         return self._json("POST", "/v1/compare", body, CompareResponse)
 
     def compare_stream(self, prompt: str | None = None, *, messages: Messages | None = None,
                        system: str | None = None, roles: Iterable[str] | None = None,
                        params: Params = None, overrides: Mapping[str, Params] | None = None,
                        reasoning_effort: Effort | None = None,
-                       history: Mapping[str, Messages] | None = None) -> Stream[CompareEvent]:
+                       history: Mapping[str, Messages] | None = None,
+                       battle: int | None = None) -> Stream[CompareEvent]:
         """Typed `CompareEvent`s as the roles produce them: `delta`s, then one `result` each."""
         body = self._core.compare_body(prompt, messages, system, roles, params, overrides, True,
-                                       reasoning_effort, history)
+                                       reasoning_effort, history, battle)
         return Stream(self._send("POST", "/v1/compare", body, stream=True), CompareEvent)
 
     @overload
@@ -113,7 +116,8 @@ class Client:
              shown_order: Iterable[str] | None = None, blind: bool = False,
              prompt: str | None = None, messages: Messages | None = None,
              system: str | None = None, params: Params = None,
-             conversation_id: str | None = None, turn: int | None = None) -> VoteAck:
+             conversation_id: str | None = None, turn: int | None = None,
+             category: str | None = None) -> VoteAck:
         """Votes on a comparison's answers; the ack comes once the vote is stored. `comparison`
         is a `CompareResponse` (its id and answers are taken) or a comparison id (then pass
         `answers`: role, model, content, thinking). A second vote on one comparison replaces
@@ -126,7 +130,8 @@ class Client:
         `verdict`: "winner" (name its role in `winner`), "tie" or "all_bad". Raises
         `BadRequestError` (400) for a bad vote; 503s are retried as any other call."""
         body = self._core.vote_body(comparison, verdict, winner, answers, shown_order, blind,
-                                    prompt, messages, system, params, conversation_id, turn)
+                                    prompt, messages, system, params, conversation_id, turn,
+                                    category)
         return self._json("POST", "/v1/votes", body, VoteAck)
 
     def votes(self) -> Iterator[VoteRecord]:
@@ -145,10 +150,18 @@ class Client:
         finally:
             response.close()
 
-    def leaderboard(self, by: Literal["model", "role"] = "model") -> Leaderboard:
+    def leaderboard(self, by: Literal["model", "role"] = "model", *, style: bool = True,
+                    category: str | None = None, include_flagged: bool = False,
+                    first_vote_only: bool = False) -> Leaderboard:
         """Bradley-Terry standings of the models (or roles) from all votes, in Elo points with
-        bootstrap 95% intervals: `client.leaderboard(by="role").standings[0].name`."""
-        return self._json("GET", f"/v1/leaderboard?by={by}", None, Leaderboard)
+        bootstrap 95% intervals: `client.leaderboard(by="role").standings[0].name`. `style`:
+        with answer length and Markdown held equal (the plain fit in `raw_standings`, the style
+        coefficients in `style_coefficients`); `category`: one category's votes alone;
+        `include_flagged`: count the votes whose answers named a model (left out by default);
+        `first_vote_only`: each voter session's first vote alone."""
+        return self._json("GET", self._core.leaderboard_path(by, style, category,
+                                                            include_flagged, first_vote_only), None,
+                          Leaderboard)
 
     def health(self) -> HealthResponse:
         """Each role's readiness. A degraded server (503 with a health body) is an answer here."""

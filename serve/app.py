@@ -43,8 +43,9 @@ def build_graph(config: AppConfig, options: dict[str, dict] | None = None) -> Ap
         models[role] = deployment.bind(role, rc.model_dump())
     store = None
     if config.votes.enabled:
-        url = config.votes.database_url
-        given = {**store_options(url), **options.get("VoteStore", {})}
-        store = VoteStore.options(name="VoteStore", **given).bind(url)
+        url, env = config.votes.database_url, config.votes.database_url_env
+        # A URL from the environment is a server database's (its password in a Secret).
+        given = {**store_options("postgresql://" if env else url), **options.get("VoteStore", {})}
+        store = VoteStore.options(name="VoteStore", **given).bind(url, env)
     ingress = Ingress.options(name="Ingress", **options.get("Ingress", {}))
     return ingress.bind(config.model_dump(), models, store)

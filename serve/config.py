@@ -258,6 +258,9 @@ class RoleConfig(_Config):
     batching: BatchingConfig = Field(
         default_factory=BatchingConfig, description="The hf engine's continuous batching."
     )
+    battle_weight: float = Field(
+        1.0, ge=0, description="How often the role is drawn for an anonymous battle "
+        "(`/v1/compare` with `battle`), relative to the others; 0: never.")
     price: PriceConfig | None = Field(
         None, description="Dollars per million tokens: each answer then carries its `cost_usd` "
         "(compare results, the page's columns, exports).")
@@ -332,12 +335,24 @@ class VotesConfig(_Config):
         "SQLite (the default, a file in ~/.triserve) suits one node; several nodes, whose store "
         "replica may move, want a shared database: `postgresql+psycopg://user@host/triserve`.",
     )
+    database_url_env: str | None = Field(
+        None, description="The name of an environment variable that holds the database URL, "
+        "read by the store's replica when it starts (a password kept in a Kubernetes Secret, "
+        "never in the config); when set it wins over `database_url`.")
     timeout_s: float = Field(
         10.0, gt=0, le=300, description="Budget of one call to the store; past it (or with the "
         "store down) a 503 with Retry-After, never a hang.",
     )
     bootstrap_samples: int = Field(
         500, ge=0, le=10_000, description="Resamples behind the leaderboard's 95% intervals.")
+    maker_names: list[str] = Field(
+        default_factory=lambda: ["Alibaba", "Tongyi", "Qwen", "Gemma", "DeepMind",
+                                 "Hugging Face", "HuggingFace", "SmolLM", "OpenAI", "ChatGPT",
+                                 "Anthropic", "Claude", "Llama", "Mistral", "DeepSeek"],
+        description="Names of makers and model families (words common in answers, such as "
+        "Google or Meta, left out): a vote whose shown answer says one, or a role's model id "
+        "(or its family name: `SmolLM2` of `SmolLM2-135M-Instruct`), is flagged and left out of "
+        "the standings by default (`include_flagged`).")
 
     @field_validator("database_url")
     @classmethod

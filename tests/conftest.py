@@ -104,3 +104,16 @@ def threads_app(serve_instance, tmp_path_factory):
 
     votes = {"database_url": f"sqlite:///{where}/votes.db"}
     return deploy("threads", {**thread_roles(where), "votes": votes}, serve_instance), Records()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server for the session's vote tests (tests/postgres.py); skipped, with
+    the reason, where it cannot run."""
+    from postgres import postgres_server, unavailable
+
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    with postgres_server() as url:
+        yield url

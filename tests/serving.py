@@ -21,7 +21,8 @@ def deploy(name: str, args: dict, base_url: str, options: dict | None = None,
     from serve.app import build_graph
     from serve.config import AppConfig
 
-    if "database_url" not in args.get("votes", {}):  # never the user's ~/.triserve/votes.db
+    votes = args.get("votes", {})
+    if "database_url" not in votes and "database_url_env" not in votes:  # never ~/.triserve
         import tempfile
 
         where = tempfile.mkdtemp(prefix=f"triserve-{name}-votes-")

@@ -56,6 +56,9 @@ def compare(
         "--markdown", help="Print the comparison as a Markdown document.")] = False,
     hide_thinking: Annotated[bool, typer.Option(
         "--hide-thinking", help="Fold the reasoning role's thinking away.")] = False,
+    battle: Annotated[int | None, typer.Option(
+        "--battle", min=2, help="An anonymous battle: this many roles drawn at random, shown "
+        "as A, B, …; then asks for your vote, which reveals them.")] = None,
 ):
     """Send one prompt to several roles and show the answers side by side.
 
@@ -64,7 +67,15 @@ def compare(
     console = Console()
     if json_out and markdown:
         raise typer.BadParameter("give --json or --markdown, not both")
+    if battle is not None and roles:
+        raise typer.BadParameter("a battle draws its own roles: give --battle or --roles",
+                                 param_hint="--battle")
     with handle_errors(ctx.obj), ctx.obj.client() as client:
+        if battle is not None:
+            from clients.cli.conversation import battle_and_vote
+
+            battle_and_vote(console, client, prompt, battle, system, params, not hide_thinking)
+            return
         args = dict(system=system, roles=split_roles(roles), params=params)
         if not stream or markdown:  # a document is written once the answers are whole
             response = client.compare(prompt, **args)

@@ -74,3 +74,30 @@ def _vote(console: Console, chat: Conversation, choice: str) -> None:
         return
     what = "changed" if ack.replaced else "saved"
     console.print(Text(f"vote {what} (turn {len(chat.turns)}, vote {ack.id})", style="green"))
+
+
+def battle_and_vote(console: Console, client: Client, prompt: str, k: int, system: str | None,
+                    params: GenerationParams, show_thinking: bool) -> None:
+    """`triserve compare --battle K`: the answers under their letters, then a vote (a letter,
+    tie, bad, or an empty line to leave it) whose answer reveals whose they were."""
+    result = client.compare(prompt, system=system, params=params, battle=k)
+    console.print(render.compare_table(render.views(result), show_thinking))
+    letters = [r.role for r in result.results if r.error is None]
+    try:
+        choice = console.input(f"vote ({', '.join(letters)}, tie, bad; Enter: none) › ").strip()
+    except EOFError:
+        choice = ""
+    if not choice:
+        console.print(Text("no vote: the names stay hidden", style="dim"))
+        return
+    verdict, winner = {"tie": ("tie", None), "bad": ("all_bad", None)}.get(
+        choice.lower(), ("winner", choice.upper()))
+    try:
+        ack = client.vote(result, verdict, winner=winner, prompt=prompt, system=system,
+                          params=params, blind=True)
+    except (api.APIError, ValueError) as exc:
+        console.print(Text(f"vote not saved: {getattr(exc, 'message', None) or exc}",
+                           style="bold red"))
+        return
+    for letter, who in (ack.revealed or {}).items():
+        console.print(Text(f"{letter} was {who['role']} ({who['model']})", style="green"))

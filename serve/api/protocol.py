@@ -227,7 +227,18 @@ class CompareRequest(PromptInput):
     reasoning_effort: Effort | None = Field(
         None, description="OpenAI's effort level, a thinking budget from each role's config "
         "(`reasoning_effort`); a `max_thinking_tokens` in `params` or `overrides` wins.")
+    battle: int | None = Field(
+        None, ge=2, le=16, description="An anonymous battle: this many roles drawn at random "
+        "(each role's `battle_weight`), shown as A, B, … with no name or model until a vote on "
+        "this comparison reveals them. Not with `roles`, `overrides` or `history`.")
     stream: bool = False
+
+    @model_validator(mode="after")
+    def _battle_alone(self):
+        if self.battle is not None and (self.roles or self.overrides or self.history):
+            raise ValueError("a battle draws its own roles: give no 'roles', 'overrides' or "
+                             "'history' with 'battle'")
+        return self
 
 
 class CompletionTokensDetails(WireBody):

@@ -46,6 +46,12 @@ class VoteRequest(StrictBody):
         "client keeps for it; the page and the SDK's `Conversation` make one).")
     turn: int | None = Field(None, ge=1, le=10_000,
                              description="Which turn of the conversation was voted on, from 1.")
+    session_id: str | None = Field(
+        None, max_length=128, description="The voter's session (the page makes one per browser "
+        "tab): with `first_vote_only`, the leaderboard counts each session's first vote alone.")
+    category: str | None = Field(
+        None, max_length=64, description="What kind of prompt this was (the page sends a study "
+        "probe's id; any label): the leaderboard can rank one category's votes alone.")
     verdict: Verdict
     winner: str | None = Field(None, description="The best answer's role (verdict 'winner').")
 
@@ -64,10 +70,14 @@ class VoteRequest(StrictBody):
 
 
 class VoteRecord(VoteRequest):
-    """A stored vote: the request, its id and when it was (last) cast."""
+    """A stored vote: the request, its id, when it was (last) cast, and whether an answer gave
+    away a model's identity (serve/votes/identity.py)."""
 
     id: int
     created_at: float = Field(description="Unix time of the vote, seconds.")
+    flagged: bool = Field(False, description="An answer named a model or its maker: left out "
+                                             "of the standings unless `include_flagged`.")
+    flag_reason: str | None = Field(None, description="Which answer, and the name it said.")
 
 
 class VoteAck(WireBody):
@@ -76,6 +86,10 @@ class VoteAck(WireBody):
     id: int
     comparison_id: str
     replaced: bool = Field(description="True when this vote replaced an earlier one.")
+    flagged: bool = Field(False, description="An answer named a model or its maker: the vote "
+                                             "is kept, and left out of the standings by default.")
+    revealed: dict[str, dict[str, str]] | None = Field(
+        None, description="A battle's letters, now the vote is in: letter → {role, model}.")
 
 
 class Standing(WireBody):
@@ -94,10 +108,26 @@ class Standing(WireBody):
     ties: int
 
 
+class StyleCoefficient(WireBody):
+    """How much one style feature moves a vote (natural log-odds per standard deviation of the
+    feature's normalised difference), with its bootstrap 95% interval (serve/votes/ranking.py)."""
+
+    feature: Literal["length", "headers", "lists", "bold"]
+    coefficient: float
+    ci_low: float
+    ci_high: float
+
+
 class Leaderboard(WireBody):
     by: Literal["model", "role"]
+    category: str | None = Field(None, description="The one category ranked, if any.")
+    style_control: bool = Field(
+        False, description="`standings` hold style equal (LMArena's style control); the plain "
+        "fit is then in `raw_standings`.")
     votes: int
     comparisons: int = Field(description="Pairwise outcomes the fit used (ties included).")
     method: str = "bradley-terry"
     bootstrap_samples: int
     standings: list[Standing]
+    raw_standings: list[Standing] | None = None
+    style_coefficients: list[StyleCoefficient] | None = None

@@ -12,7 +12,7 @@ from typing import AsyncIterator
 from serve.api.protocol import (CompareEvent, CompareRequest, GenerationParams, Message,
                                 RoleResult, Usage)
 from serve.config import PriceConfig
-from serve.errors import InvalidRequest
+from serve.errors import InvalidRequest, Unavailable
 from serve.generation import Accumulator, Completion, GenerationRequest, thinking_budget
 from serve.ingress.fanout import END, interleaved
 from serve.ingress.http_errors import error_info
@@ -114,17 +114,38 @@ def failed_result(role: str, model: str, exc: BaseException, rid: str, latency_s
 
 
 class Comparison:
-    """One comparison: the same input to several roles; results or SSE events."""
+    """One comparison: the same input to several roles; results or SSE events.
+
+    A battle (`labels`: role → letter) shows each answer under its letter alone: the role, the
+    model and any error text that could name them stay on the server until a vote reveals them
+    (serve/ingress/votes_routes.py)."""
 
     def __init__(self, roles: dict[str, Role], reqs: dict[str, GenerationRequest], cid: str,
-                 rid: str):
+                 rid: str, labels: dict[str, str] | None = None):
         self.roles, self.reqs = roles, reqs
         self.cid, self.rid = cid, rid
+        self.labels = labels or {}
 
     def _failed(self, role: str, exc: BaseException, elapsed: float) -> RoleResult:
         result = failed_result(role, self.roles[role].model, exc, self.rid, elapsed)
         ingress_metrics().role_errors.inc(tags={"role": role, "code": result.error.code or ""})
         return result
+
+    def _shown(self, result: RoleResult) -> RoleResult:
+        """The result as the client may see it: in a battle, under its letter, nameless."""
+        letter = self.labels.get(result.role)
+        if letter is None:
+            return result
+        error = result.error and result.error.model_copy(
+            update={"message": f"answer {letter} failed ({result.error.code or 'error'})"})
+        return result.model_copy(update={"role": letter, "model": "", "error": error})
+
+    def _refused(self, exc: BaseException) -> BaseException:
+        """Every role refused: the error, without the role's name in a battle."""
+        if not self.labels:
+            return exc
+        return Unavailable("the battle's models cannot answer now; retry shortly",
+                           code=getattr(exc, "code", None) or "no_replica")
 
     async def results(self) -> list[RoleResult]:
         """Every role at once. Raises only when every role failed: then there is nothing to
@@ -143,8 +164,8 @@ class Comparison:
 
         outcomes = await asyncio.gather(*(one(role) for role in self.reqs))
         if all(err for _, err in outcomes):
-            raise outcomes[0][1]
-        return [result for result, _ in outcomes]
+            raise self._refused(outcomes[0][1])
+        return [self._shown(result) for result, _ in outcomes]
 
     async def open_stream(self) -> AsyncIterator[str]:
         """Starts every role; returns the SSE frames once one role has accepted the request.
@@ -157,7 +178,7 @@ class Comparison:
             if any(not t.exception() for t in done):
                 break
         else:
-            raise classify(next(iter(opening.values())).exception())
+            raise self._refused(classify(next(iter(opening.values())).exception()))
         return self._events(opening)
 
     async def _events(self, opening: dict[str, asyncio.Task]) -> AsyncIterator[str]:
@@ -182,13 +203,15 @@ class Comparison:
                     else:
                         accs[role].add(item, now)
                         if item.content or item.thinking:
-                            event = CompareEvent(id=self.cid, role=role, type="delta",
+                            event = CompareEvent(id=self.cid, role=self.labels.get(role, role),
+                                                 type="delta",
                                                  content=item.content or None,
                                                  thinking=item.thinking or None)
                             yield sse(event, exclude_none=True)
                         continue
-                    yield sse(CompareEvent(id=self.cid, role=role, type="result", result=result),
-                              exclude_none=False)
+                    shown = self._shown(result)
+                    yield sse(CompareEvent(id=self.cid, role=shown.role, type="result",
+                                           result=shown), exclude_none=False)
             yield DONE
         finally:
             for task in opening.values():

@@ -10,6 +10,7 @@ reach the roles through `role_client.py`. Every error leaves through `http_error
 
 import asyncio
 import logging
+import random
 import time
 from typing import Literal
 
@@ -33,6 +34,7 @@ from serve.ingress.roles import Role
 from serve.ingress.sse import SSE_HEADERS
 from serve.ingress.votes_routes import JSONL, VoteGateway
 from serve.metrics import ingress_metrics
+from serve.votes import battles
 from serve.api.protocol import (
     CompareRequest,
     CompareResponse,
@@ -76,7 +78,9 @@ class Ingress:
                                  RoleCaller(name, h, cfg.role_timeout_s, self.watch))
                       for name, h in models.items()}
         self.votes = VoteGateway(votes, self.config.votes.timeout_s,
-                                 self.config.votes.bootstrap_samples)
+                                 self.config.votes.bootstrap_samples,
+                                 [r.model for r in self.roles.values()],
+                                 self.config.votes.maker_names)
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -89,6 +93,14 @@ class Ingress:
                 f"unknown role {unknown[0]!r}; roles: {', '.join(self.roles)}", param="roles"
             )
         return [self.roles[r] for r in dict.fromkeys(asked)]
+
+    def _battle(self, k: int) -> dict[str, str]:
+        """k roles drawn by `battle_weight` (serve/votes/battles.py), role → letter shown."""
+        weights = {r.name: r.config.battle_weight for r in self.roles.values()}
+        try:
+            return battles.labels(battles.pick(weights, k, random.SystemRandom()))
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), param="battle") from None
 
     def _role_for_model(self, model: str) -> Role:
         """`model` may be a role name or the model id a role serves (the first role that does)."""
@@ -108,14 +120,19 @@ class Ingress:
     async def compare(self, body: CompareRequest, request: Request):
         """The same input to several roles at once (default all); `stream` gives SSE events."""
         rid = http_errors.request_id(request)
-        roles = self._roles(body.roles)
+        labels = self._battle(body.battle) if body.battle is not None else None
+        roles = [self.roles[r] for r in labels] if labels else self._roles(body.roles)
         stray = sorted(set(body.overrides) - {r.name for r in roles})
         if stray:
             raise InvalidRequest(f"overrides for roles not asked: {stray}", param="overrides")
         reqs = role_requests(body, roles, rid)
         for role in roles:  # every role's caps before any role is asked
             role.check(reqs[role.name].params)
-        comparison = Comparison({r.name: r for r in roles}, reqs, new_id("cmp"), rid)
+        comparison = Comparison({r.name: r for r in roles}, reqs, new_id("cmp"), rid, labels)
+        if labels:  # kept before any answer goes out, so that the vote can reveal them
+            await self.votes.keep_battle(comparison.cid, {
+                letter: {"role": role, "model": self.roles[role].model}
+                for role, letter in labels.items()})
         if body.stream:
             events = await comparison.open_stream()
             return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
@@ -166,9 +183,15 @@ class Ingress:
         return StreamingResponse(await self.votes.export(), media_type=JSONL)
 
     @api.get("/v1/leaderboard", response_model=Leaderboard)
-    async def leaderboard(self, by: Literal["model", "role"] = "model"):
-        """Bradley-Terry standings of the models (or roles) with bootstrap 95% intervals."""
-        return await self.votes.leaderboard(by)
+    async def leaderboard(self, by: Literal["model", "role"] = "model", style: bool = True,
+                          category: str | None = None, include_flagged: bool = False,
+                          first_vote_only: bool = False):
+        """Bradley-Terry standings of the models (or roles) with bootstrap 95% intervals; with
+        style held equal (and the plain fit beside) unless `style=false`; `category`: one
+        category's votes alone; votes whose answers named a model are left out unless
+        `include_flagged=true`; `first_vote_only`: each voter session's first vote alone."""
+        return await self.votes.leaderboard(by, style, category, include_flagged,
+                                            first_vote_only)
 
     @api.get("/healthz", response_model=HealthResponse)
     async def healthz(self):

@@ -33,12 +33,14 @@ const followUpBox = $("followup-text");
 
 let roles = [];          // [{role, model}] from v1/models
 let running = null;      // the AbortController of the request in flight
+const BATTLE = 2;        // roles in a battle (blind mode with more roles than this)
 let conv = null;         // the conversation on the page (conversation.js)
 let current = null;      // its latest turn, what the vote and the export are about
 let linkRoles = null;    // roles a permalink asked for, applied once the role boxes exist
 let runLink = false;     // the permalink said run=1
 let rolesLoading = null; // the v1/models call in flight: a submit waits for it
 let starting = false;    // a submit waiting for it
+let probeCategory = null; // the probe a button just filled in: the comparison's category
 
 const board = new Leaderboard($("leaderboard"), () => {  // votes are off on this server
   votes.off = true;
@@ -139,10 +141,23 @@ function setRunning(controller) {
   }
 }
 
-// The columns of a new conversation, shuffled and lettered when blind.
-function startConversation(request) {
-  const c = newConversation(request, blindBox.checked);
+// The columns of a new conversation, shuffled and lettered when blind. A battle (blind, and the
+// server has more roles than a battle's two) draws its roles on the server: its columns are the
+// letters alone until the vote reveals them.
+function startConversation(request, battle) {
+  const c = newConversation(request, blindBox.checked || battle);
+  c.battle = battle;
   results.replaceChildren();
+  if (battle) {
+    for (const letter of LETTERS.slice(0, BATTLE)) {
+      const column = new Column(template, letter, "", "");
+      column.blind(letter);
+      column.el.classList.add("battle");
+      c.columns.push({ role: letter, model: "", letter, column });
+      results.append(column.el);
+    }
+    return c;
+  }
   (c.blind ? shuffled(request.roles) : request.roles).forEach((role, i) => {
     const known = roles.find((r) => r.role === role) || {};
     const column = new Column(template, role, known.model, known.kind);
@@ -162,7 +177,7 @@ function settle(t, clean) {
     for (const a of t.shown) a.column.reveal();
   }
   votes.open(t);
-  followUpForm.hidden = false;
+  followUpForm.hidden = !!t.conversation.battle;  // a battle is one turn: its names are hidden
   showExport();
 }
 
@@ -184,10 +199,18 @@ async function compare() {
     return;
   }
   votes.close();  // a vote not cast by now is not cast; one in flight still lands
-  conv = startConversation(state);
+  if (probeCategory && state.prompt === probeCategory.prompt) state.category = probeCategory.id;
+  probeCategory = null;
+  const battle = blindBox.checked && roles.length > BATTLE;
+  conv = startConversation(state, battle);
   const t = current = newTurn(conv, state.prompt);
   showExport();
-  await runTurn(t, turnBody(t), null);
+  const body = turnBody(t);
+  if (battle) {
+    delete body.roles;
+    body.battle = BATTLE;
+  }
+  await runTurn(t, body, null);
 }
 
 // The follow-up box: the next turn to every column, each with its own thread.
@@ -326,7 +349,7 @@ async function renderProbes() {
   const holder = $("probe-buttons");
   const response = await fetch(new URL("probes.json", import.meta.url));
   if (!response.ok) return;  // the page works without its buttons
-  for (const probe of await response.json()) {
+  for (const probe of await response.clone().json()) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "probe";
@@ -334,10 +357,12 @@ async function renderProbes() {
     button.title = probe.prompt;
     button.addEventListener("click", () => {
       promptBox.value = probe.prompt;
+      probeCategory = { id: probe.id, prompt: probe.prompt };  // a vote on it counts in the probe's category
       form.requestSubmit();
     });
     holder.append(button);
   }
+  board.setCategories((await response.clone().json()).map((p) => [p.id, p.label]));
 }
 
 form.addEventListener("submit", async (event) => {

@@ -82,6 +82,14 @@ export class Column {
     this.showNames();
   }
 
+  // A battle's answer, once the vote reveals whose it was.
+  rename(role, model) {
+    this.role = role;
+    this.el.dataset.role = role;
+    this.model = model || "";
+    this.showNames();
+  }
+
   reveal() {
     if (!this.blinded) return;
     this.blinded = false;

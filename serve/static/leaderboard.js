@@ -1,6 +1,9 @@
-// The leaderboard: GET v1/leaderboard?by=model|role, as a table of rank, name, Bradley-Terry
-// strength with its bootstrap 95% interval (as text, "1034 (1002–1066)", and as a bar on one
-// scale for all rows), wins, losses and ties. Reloaded after every acknowledged vote.
+// The leaderboard: GET v1/leaderboard?by=model|role&style=true|false[&category=…], as a table of
+// rank, name, Bradley-Terry strength with its bootstrap 95% interval (as text, "1034 (1002–1066)",
+// and as a bar on one scale for all rows), wins, losses and ties; with style control on (the
+// default) the standings hold answer length and Markdown equal, and the line under the title
+// gives each style coefficient. A category (a study probe's id) ranks that category's votes
+// alone. Reloaded after every acknowledged vote.
 
 import { errorMessage, headers } from "./api.js";
 
@@ -43,20 +46,41 @@ export class Leaderboard {
       });
     }
     root.querySelector("#board-refresh").addEventListener("click", () => this.load());
+    this.styleBox = root.querySelector("#board-style");
+    this.categorySelect = root.querySelector("#board-category");
+    this.styleBox.addEventListener("change", () => this.load());
+    this.categorySelect.addEventListener("change", () => this.load());
+  }
+
+  // [[id, label], …]: the categories offered (the study's probes), after "All prompts".
+  setCategories(categories) {
+    for (const [id, label] of categories) {
+      const option = document.createElement("option");
+      option.value = id;
+      option.textContent = label;
+      this.categorySelect.append(option);
+    }
+  }
+
+  query() {
+    const q = new URLSearchParams({ by: this.by, style: String(this.styleBox.checked) });
+    if (this.categorySelect.value) q.set("category", this.categorySelect.value);
+    return q.toString();
   }
 
   async load() {
     const by = this.by;
+    const query = this.query();
     this.root.setAttribute("aria-busy", "true");
     let response;
     try {
-      response = await fetch(`v1/leaderboard?by=${by}`, { headers: headers() });
+      response = await fetch(`v1/leaderboard?${query}`, { headers: headers() });
     } catch (err) {
       return this.message(`Cannot load the leaderboard (${err.message}).`);
     } finally {
       this.root.setAttribute("aria-busy", "false");
     }
-    if (by !== this.by) return;  // the other view was asked for meanwhile
+    if (by !== this.by || query !== this.query()) return;  // another view was asked for meanwhile
     if (response.status === 404) {
       this.root.hidden = true;
       return this.onAbsent();
@@ -77,6 +101,11 @@ export class Leaderboard {
     this.summary.textContent = `${board.votes} vote${board.votes === 1 ? "" : "s"} · ` +
       `${board.comparisons} pairwise outcomes · ${board.method}, 95% intervals from ` +
       `${board.bootstrap_samples} bootstrap samples`;
+    if (board.style_control) {
+      const fx = board.style_coefficients.map((c) => `${c.feature} ${c.coefficient >= 0 ? "+" : ""}` +
+        `${c.coefficient.toFixed(2)} (${c.ci_low.toFixed(2)}…${c.ci_high.toFixed(2)})`);
+      this.summary.textContent += ` · style held equal; style alone, log-odds per SD: ${fx.join(", ")}`;
+    }
     const scale = barScale(board.standings);
     this.body.replaceChildren(...board.standings.map((s) => {
       const row = document.createElement("tr");

@@ -31,8 +31,21 @@ export function voteBody(c, verdict, winner) {
     body.conversation_id = c.conversation.id;
     body.turn = c.turn;
   }
+  if (c.request.category) body.category = c.request.category;
+  body.session_id = voterSession();
   if (verdict === "winner") body.winner = winner;
   return body;
+}
+
+// This tab's voter session (sessionStorage): the leaderboard can count each session's first
+// vote alone (`first_vote_only`).
+export function voterSession() {
+  let id = sessionStorage.getItem("triserve.session");
+  if (!id) {
+    id = `s-${crypto.getRandomValues(new Uint32Array(2)).join("")}`;
+    sessionStorage.setItem("triserve.session", id);
+  }
+  return id;
 }
 
 export class VotePanel {
@@ -89,7 +102,7 @@ export class VotePanel {
   label(a) {
     const c = this.comparison;
     if (!c.blind) return a.role;
-    return c.revealed ? `${a.letter} (${a.role})` : a.letter;
+    return c.revealed && a.role !== a.letter ? `${a.letter} (${a.role})` : a.letter;
   }
 
   relabel() {
@@ -140,6 +153,13 @@ export class VotePanel {
     if (this.comparison !== c) return;  // a new comparison started meanwhile; the vote is stored
     this.failed = null;
     c.vote = { verdict: choice.verdict, winner: choice.winner ?? null, id: ack.id };
+    if (ack.revealed) {  // a battle: the letters' roles and models, now the vote is in
+      for (const a of c.shown) {
+        const r = ack.revealed[a.letter];
+        if (r) a.column.rename(r.role, r.model);
+        if (r) Object.assign(a, { role: r.role, model: r.model });
+      }
+    }
     for (const other of this.choices) other.button.setAttribute("aria-pressed", String(other === choice));
     if (c.blind && !c.revealed) {
       c.revealed = true;

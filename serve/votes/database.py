@@ -16,11 +16,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from serve.api.votes import VoteRecord, VoteRequest
-from serve.votes.schema import Vote
+from serve.votes.schema import Battle, Vote
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _FIELDS = ("prompt", "messages", "system", "params", "answers", "shown_order", "blind",
-           "verdict", "winner", "conversation_id", "turn")
+           "verdict", "winner", "conversation_id", "turn", "category", "session_id")
 
 
 def expand_url(url: str) -> str:
@@ -70,9 +70,10 @@ class VoteDatabase:
         self.engine = connect(url)
         migrate(self.engine)
 
-    def put(self, vote: VoteRequest, now: float | None = None) -> tuple[int, bool]:
-        """Stores `vote`, replacing an earlier vote on the same comparison; returns (row id,
-        replaced), after the commit."""
+    def put(self, vote: VoteRequest, now: float | None = None,
+            flag_reason: str | None = None) -> tuple[int, bool]:
+        """Stores `vote` (flagged with `flag_reason` when given), replacing an earlier vote on
+        the same comparison; returns (row id, replaced), after the commit."""
         values = vote.model_dump(mode="json", include=set(_FIELDS))
         created_at = time.time() if now is None else now
         with Session(self.engine) as session, session.begin():
@@ -85,9 +86,23 @@ class VoteDatabase:
             for key, value in values.items():
                 setattr(row, key, value)
             row.created_at = created_at
+            row.flag_reason = flag_reason
             session.flush()
             rid = row.id
         return rid, replaced
+
+    def put_battle(self, comparison_id: str, shown: dict, now: float | None = None) -> None:
+        """Keeps which role answered under which letter (`shown`: letter → {role, model}) of a
+        battle, committed before its answers are sent."""
+        with Session(self.engine) as session, session.begin():
+            session.add(Battle(comparison_id=comparison_id, shown=shown,
+                               created_at=time.time() if now is None else now))
+
+    def battle(self, comparison_id: str) -> dict | None:
+        """A battle's letter → {role, model}, or None when the comparison was no battle."""
+        with Session(self.engine) as session:
+            row = session.get(Battle, comparison_id)
+            return dict(row.shown) if row is not None else None
 
     def page(self, after_id: int = 0, limit: int = 500) -> list[dict]:
         """Up to `limit` votes with id > `after_id`, by id (the order they were first cast), as
@@ -104,4 +119,5 @@ class VoteDatabase:
 def record(row: Vote) -> VoteRecord:
     return VoteRecord.model_validate({
         "id": row.id, "comparison_id": row.comparison_id, "created_at": row.created_at,
+        "flagged": row.flag_reason is not None, "flag_reason": row.flag_reason,
         **{key: getattr(row, key) for key in _FIELDS}})

@@ -31,3 +31,17 @@ class Vote(Base):
     winner: Mapped[str | None] = mapped_column(String(64))
     conversation_id: Mapped[str | None] = mapped_column(String(128))  # revision 0002
     turn: Mapped[int | None] = mapped_column(Integer)  # from 1; revision 0002
+    category: Mapped[str | None] = mapped_column(String(64))  # revision 0002
+    session_id: Mapped[str | None] = mapped_column(String(128))  # revision 0002
+    flag_reason: Mapped[str | None] = mapped_column(Text)  # revision 0002; set: flagged
+
+
+class Battle(Base):
+    """Which role answered under which letter in an anonymous battle, kept until its vote
+    reveals them (revision 0002)."""
+
+    __tablename__ = "battles"
+
+    comparison_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)  # Unix time, seconds
+    shown: Mapped[dict] = mapped_column(JSON, nullable=False)  # letter → {role, model}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from ray import serve
 from sqlalchemy.engine import make_url
@@ -42,7 +43,14 @@ def store_options(database_url: str) -> dict:
 class VoteStore:
     """Holds a `VoteDatabase` for `database_url`; each method runs its query in a thread."""
 
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, url_env: str | None = None):
+        """`url_env`: the name of an environment variable holding the URL instead (read here,
+        on the store's node); raises KeyError naming it when it is unset, failing the deploy."""
+        if url_env is not None:
+            if not os.environ.get(url_env):
+                raise KeyError(f"votes.database_url_env names {url_env}, which is not set on "
+                               "the store's node")
+            database_url = os.environ[url_env]
         self.url = database_url
         self.db: VoteDatabase | None = None
         self._open = asyncio.Lock()
@@ -57,18 +65,36 @@ class VoteStore:
                     raise _unavailable(exc) from None
             return self.db
 
-    async def put(self, vote: dict) -> dict:
-        """Stores a `VoteRequest` (JSON dict), replacing an earlier vote on its comparison;
-        returns a `VoteAck` dict once committed. Raises `Unavailable` when the database fails."""
+    async def put(self, vote: dict, flag_reason: str | None = None) -> dict:
+        """Stores a `VoteRequest` (JSON dict), flagged with `flag_reason` when given, replacing
+        an earlier vote on its comparison; returns a `VoteAck` dict once committed. Raises
+        `Unavailable` when the database fails."""
         request = VoteRequest.model_validate(vote)
         db = await self._database()
         async with self._write:
             try:
-                rid, replaced = await asyncio.to_thread(db.put, request)
+                rid, replaced = await asyncio.to_thread(db.put, request, None, flag_reason)
             except Exception as exc:
                 raise _unavailable(exc) from None
-        return VoteAck(id=rid, comparison_id=request.comparison_id,
-                       replaced=replaced).model_dump()
+        return VoteAck(id=rid, comparison_id=request.comparison_id, replaced=replaced,
+                       flagged=flag_reason is not None).model_dump()
+
+    async def put_battle(self, comparison_id: str, shown: dict) -> None:
+        """Keeps a battle's letters (letter → {role, model}); returns once committed."""
+        db = await self._database()
+        async with self._write:
+            try:
+                await asyncio.to_thread(db.put_battle, comparison_id, shown)
+            except Exception as exc:
+                raise _unavailable(exc) from None
+
+    async def battle(self, comparison_id: str) -> dict | None:
+        """A battle's letter → {role, model}, or None for a comparison that was no battle."""
+        db = await self._database()
+        try:
+            return await asyncio.to_thread(db.battle, comparison_id)
+        except Exception as exc:
+            raise _unavailable(exc) from None
 
     async def page(self, after_id: int = 0, limit: int = 500) -> list[dict]:
         """Up to `limit` `VoteRecord` dicts with id > `after_id`, oldest first."""

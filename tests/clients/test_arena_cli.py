@@ -47,8 +47,15 @@ def _checked(result, code: int):
 def test_leaderboard_table_by_model_and_role(triserve):
     out = triserve("leaderboard").stdout
     assert "6 votes" in out and "95% interval" in out
-    rows = [line for line in out.splitlines() if "m-" in line]
-    assert "m-reasoning" in rows[0] and len(rows) == 3
+    # Style held equal first, then the plain fit, then what style alone does.
+    styled, plain = out.split("(plain fit)")
+    assert "(style held equal)" in styled and "length" in plain and "log-odds" in plain
+    for table in (styled, plain.split("What style alone")[0]):
+        rows = [line for line in table.splitlines() if "m-" in line]
+        assert len(rows) == 3
+    plain_rows = [line for line in triserve("leaderboard", "--no-style").stdout.splitlines()
+                  if "m-" in line]
+    assert "m-reasoning" in plain_rows[0] and len(plain_rows) == 3
     out = triserve("leaderboard", "--by", "role").stdout
     assert "by role" in out and "m-" not in out and "reasoning" in out
 

@@ -205,3 +205,15 @@ def test_ctrl_c_during_a_study_keeps_a_partial_report(triserve, tmp_path, monkey
     assert "PARTIAL REPORT: interrupted" in (out_dir / "report.md").read_text("utf-8")
     assert "PARTIAL REPORT: interrupted" in (out_dir / "report.html").read_text("utf-8")
     assert "partial report:" in result.stdout and "study summary" in result.stdout
+
+
+def test_compare_battle_shows_letters_then_the_vote_reveals_them(five_app):
+    result = CliRunner().invoke(app, ["--url", five_app, "compare", "hi", "--battle", "2",
+                                      "-m", "3"], input="a\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "tiny-qwen" not in out.split("vote (")[0]  # nothing named before the vote
+    assert "A was " in out and "B was " in out and "(tiny-qwen" in out
+    result = CliRunner().invoke(app, ["--url", five_app, "compare", "hi", "--battle", "2",
+                                      "-m", "3"], input="\n")
+    assert "no vote: the names stay hidden" in result.stdout

@@ -5,6 +5,7 @@ the scripted engines recorded), regenerate one column, and a vote that records t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 from browser_fixtures import chromium, context, page  # noqa: F401  (fixtures)
@@ -30,6 +31,18 @@ def test_five_columns_of_tiny_models_and_their_kinds(five_app, page):
     expect(page.locator("#col-instruct .stat-cost")).to_be_visible()  # the role has a price
     expect(page.locator("#col-instruct .s-cost")).to_contain_text("$")
     expect(page.locator("#col-base .stat-cost")).to_be_hidden()
+    # The downloads carry each answer's speed and cost.
+    bar = page.get_by_role("group", name="Download this comparison:")
+    with page.expect_download() as info:
+        bar.get_by_role("button", name="JSON").click()
+    data = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+    costs = {r["role"]: r["cost_usd"] for r in data["results"]}
+    assert costs["instruct"] > 0 and costs["base"] is None and data["turn"] == 1
+    assert all(r["ttft_s"] is not None for r in data["results"])
+    with page.expect_download() as info:
+        bar.get_by_role("button", name="Markdown").click()
+    md = Path(info.value.path()).read_text(encoding="utf-8")
+    assert md.count("TTFT") == 5 and md.count("tokens/s") == 5 and md.count("$") == 1
     # Five columns wrap on a narrow screen rather than squeeze.
     page.set_viewport_size({"width": 800, "height": 900})
     tops = {round(page.locator(f"#col-{r}").bounding_box()["y"]) for r in ROLES}
@@ -80,3 +93,29 @@ def test_three_turns_keep_each_columns_thread_and_regenerate_then_vote(threads_a
     history = {a["role"]: a["history"] for a in vote["answers"]}
     assert [m["content"] for m in history["instruct"]] == ["one", "I am instruct.", "two",
                                                            "I am instruct."]
+
+
+def test_a_probe_comparison_votes_in_the_probes_category_and_the_board_splits_by_it(
+        threads_app, page):
+    """A comparison started from a probe button is voted in that probe's category; the
+    leaderboard's category selector then ranks that category alone, and its style control
+    (on by default) can be turned off."""
+    url, _ = threads_app
+    page.goto(url)
+    page.get_by_role("button", name="9.11 vs 9.8").click()
+    columns_done(page, ROLES)
+    page.get_by_role("button", name="reasoning is best").click()
+    expect(page.locator("#vote-status")).to_contain_text("Vote saved")
+    vote = json.loads(httpx.get(f"{url}/v1/votes").text.splitlines()[-1])
+    assert vote["category"] == "decimal-compare" and vote["winner"] == "reasoning"
+
+    board = page.locator("#leaderboard")
+    board.get_by_role("button", name="By role").click()  # the roles all serve one model id here
+    expect(board.locator("#board-summary")).to_contain_text("style held equal")
+    board.get_by_label("Category").select_option("decimal-compare")
+    api = httpx.get(f"{url}/v1/leaderboard", params={"category": "decimal-compare",
+                                                     "by": "role"}).json()
+    expect(board.locator("#board-summary")).to_contain_text(f"{api['votes']} vote")
+    expect(board.locator("tbody th").first).to_have_text(api["standings"][0]["name"])
+    board.get_by_label("Style control").uncheck()
+    expect(board.locator("#board-summary")).not_to_contain_text("style held equal")

@@ -20,14 +20,24 @@ AUTH = {"authorization": f"Bearer {KEY}"}
 ROLES = ("base", "instruct", "reasoning")
 
 
-@pytest.fixture(scope="module")
-def arena(serve_instance, tmp_path_factory):
-    db = tmp_path_factory.mktemp("votes") / "state" / "votes.db"
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def arena(request, serve_instance, tmp_path_factory):
+    """The arena's app on SQLite (a file: yielded as its path) and on a real PostgreSQL server
+    (tests/postgres.py; yielded with None): every test here runs on both."""
+    options = {}
+    if request.param == "sqlite":
+        db = tmp_path_factory.mktemp("votes") / "state" / "votes.db"
+        votes = {"database_url": f"sqlite:///{db}"}
+    else:  # the URL from the store's environment, as a RayService passes a Secret
+        db, votes = None, {"database_url_env": "TRISERVE_TEST_VOTES_URL"}
+        env = {"TRISERVE_TEST_VOTES_URL": request.getfixturevalue("postgres_url")}
+        options = {"VoteStore": {"ray_actor_options": {"num_cpus": 0.1,
+                                                       "runtime_env": {"env_vars": env}}}}
     roles = {r: {**scripted_role(tokens=[f"{r} says hi"]), "served_model_name": f"m-{r}"}
              for r in ROLES}
     args = {"roles": roles, "ingress": {"api_keys_env": "TRISERVE_TEST_KEYS"},
-            "votes": {"database_url": f"sqlite:///{db}", "bootstrap_samples": 200}}
-    url = deploy("arena", args, serve_instance)
+            "votes": {**votes, "bootstrap_samples": 200}}
+    url = deploy("arena", args, serve_instance, options)
     yield url, db
     from ray import serve
     serve.delete("arena")
@@ -47,7 +57,8 @@ def ballot(cid: str, verdict: str = "winner", winner: str | None = "reasoning", 
     return {"comparison_id": cid, "prompt": "9.11和9.8哪个更大？", "system": "be brief",
             "params": {"max_new_tokens": 64, "temperature": 0.0}, "answers": answers,
             "shown_order": ["instruct", "reasoning", "base"], "blind": True,
-            "conversation_id": f"conv-{cid}", "turn": 2,
+            "conversation_id": f"conv-{cid}", "turn": 2, "category": "decimal-compare",
+            "session_id": "s-test",
             "verdict": verdict, "winner": winner, **extra}
 
 
@@ -73,7 +84,7 @@ def test_a_vote_is_acknowledged_and_a_second_vote_replaces_it(arena):
     assert second.json() == {**ack, "replaced": True}  # the same row
     (stored,) = [v for v in export(url) if v.comparison_id == "cmp-replace"]
     assert stored.verdict == "all_bad" and stored.winner is None and stored.id == ack["id"]
-    assert db.exists()  # the configured file, nothing under the home directory
+    assert db is None or db.exists()  # SQLite: the configured file, nothing under home
 
 
 def test_export_round_trips_every_field_oldest_first(arena):
@@ -86,7 +97,9 @@ def test_export_round_trips_every_field_oldest_first(arena):
     got = {r.comparison_id: r for r in records}
     for body in sent:
         record = got[body["comparison_id"]]
-        assert record.model_dump(mode="json", exclude={"id", "created_at", "messages"}) == body
+        assert record.model_dump(mode="json", exclude={
+            "id", "created_at", "messages", "flagged", "flag_reason"}) == body
+        assert (record.flagged, record.flag_reason) == (False, None)
         assert record.created_at > 1.7e9
 
 
@@ -110,6 +123,31 @@ def test_leaderboard_by_model_and_by_role_with_intervals(arena):
             assert s["ci_low"] <= s["strength"] <= s["ci_high"]
         mean = sum(s["strength"] for s in standings) / len(standings)
         assert mean == pytest.approx(1000, abs=0.1)
+
+
+def test_leaderboard_style_control_by_default_plain_on_ask_and_one_category_alone(arena):
+    url, _ = arena
+    for i in range(4):
+        body = ballot(f"cmp-cat-{i}", winner="base", category="only-here")
+        assert post(url, body).status_code == 200
+
+    def board(**params):
+        r = httpx.get(f"{url}/v1/leaderboard", params={"by": "role", **params}, headers=AUTH,
+                      timeout=60)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    styled = board()
+    assert styled["style_control"] is True and styled["raw_standings"]
+    assert [c["feature"] for c in styled["style_coefficients"]] == [
+        "length", "headers", "lists", "bold"]
+    plain = board(style="false")
+    assert plain["style_control"] is False and plain["raw_standings"] is None
+    assert plain["standings"] == styled["raw_standings"]
+    alone = board(category="only-here")
+    assert alone["votes"] == 4 and alone["category"] == "only-here"
+    assert alone["standings"][0]["name"] == "base"
+    assert board(category="nothing-here")["votes"] == 0
 
 
 @pytest.mark.parametrize("change,param", [
@@ -143,3 +181,25 @@ def test_the_arena_routes_need_a_key(arena, method, path):
     r = httpx.request(method, url + path, json=body, timeout=30)
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
     assert "cmp-nokey" not in json.dumps([v.comparison_id for v in export(url)])
+
+
+def test_a_vote_whose_answer_names_a_model_is_flagged_and_left_out_by_default(arena):
+    url, _ = arena
+
+    def board(**params):
+        return httpx.get(f"{url}/v1/leaderboard", params={"by": "role", **params},
+                         headers=AUTH, timeout=60).json()
+
+    before = board()["votes"]
+    body = ballot("cmp-leak", winner="instruct")
+    body["answers"][1]["content"] = "As m-instruct, I think 9.8 is larger."
+    r = post(url, body)
+    assert r.status_code == 200 and r.json()["flagged"] is True
+    (stored,) = [v for v in export(url) if v.comparison_id == "cmp-leak"]
+    assert stored.flagged and stored.flag_reason == "the instruct answer names 'm-instruct'"
+    assert board()["votes"] == before  # left out of the standings ...
+    assert board(include_flagged="true")["votes"] == before + 1  # ... unless asked
+    maker = ballot("cmp-maker")
+    maker["answers"][0]["content"] = "I was trained by alibaba cloud."
+    assert post(url, maker).json()["flagged"] is True
+    assert post(url, ballot("cmp-clean")).json()["flagged"] is False

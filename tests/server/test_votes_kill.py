@@ -23,11 +23,15 @@ FAULT = "vote store killed"
 BUDGET_S = 3.0  # votes.timeout_s of this app
 
 
-@pytest.fixture(scope="module")
-def killable(serve_instance, tmp_path_factory):
-    db = tmp_path_factory.mktemp("votes-kill") / "votes.db"
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def killable(request, serve_instance, tmp_path_factory):
+    """The app whose store is killed, on SQLite and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('votes-kill') / 'votes.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
     roles = {r: {**scripted_role(), "served_model_name": f"m-{r}"} for r in ("base", "instruct")}
-    args = {"roles": roles, "votes": {"database_url": f"sqlite:///{db}", "timeout_s": BUDGET_S}}
+    args = {"roles": roles, "votes": {"database_url": url, "timeout_s": BUDGET_S}}
     url = deploy("votekill", args, serve_instance)
     yield url
     write()

@@ -97,3 +97,69 @@ def test_bootstrap_is_seeded_and_empty_votes_give_an_empty_board():
     assert empty.standings == [] and empty.votes == 0 and empty.bootstrap_samples == 0
     with pytest.raises(ValueError):
         ranking.leaderboard(votes, by="nope")
+
+
+def _style_votes(n: int, seed: int = 7) -> list[VoteRequest]:
+    """Three equally good models that write long answers at different rates (a 80%, b 50%,
+    c 20%), and a voter who always picks the longer answer (a coin between equals)."""
+    import random
+
+    rng = random.Random(seed)
+    rates = {"a": 0.8, "b": 0.5, "c": 0.2}
+    out = []
+    for i in range(n):
+        x, y = rng.sample(sorted(rates), 2)
+        text = {m: ("word " * (120 if rng.random() < rates[m] else 20)) for m in (x, y)}
+        longer = max((x, y), key=lambda m: (len(text[m]), rng.random()))
+        out.append(VoteRequest(
+            comparison_id=f"s{i}", shown_order=[x, y], verdict="winner", winner=longer,
+            answers=[{"role": m, "model": m, "content": text[m]} for m in (x, y)]))
+    return out
+
+
+def test_style_control_takes_length_out_of_equally_good_models_strengths():
+    votes = _style_votes(600)
+    board = ranking.leaderboard(votes, by="model", samples=200, style=True)
+    raw, styled = {s.name: s for s in board.raw_standings}, by_name(board)
+    # Raw: the model that writes long answers most often is told apart from the one that rarely does.
+    assert raw["a"].ci_low > raw["c"].ci_high
+    # Style held equal: the same three models overlap, as they are equally good.
+    assert styled["a"].ci_low < styled["c"].ci_high and styled["c"].ci_low < styled["a"].ci_high
+    length = next(c for c in board.style_coefficients if c.feature == "length")
+    assert length.coefficient > 0 and length.ci_low > 0  # length alone moves the votes
+    assert board.style_control and [c.feature for c in board.style_coefficients] == list(
+        ranking.STYLE)
+
+
+def test_style_features_count_markdown():
+    counts = ranking.style_counts("# Title\n\n- one\n- two\n1. three\n\n**bold** and __more__\n")
+    assert counts[1:].tolist() == [1.0, 3.0, 2.0]
+    assert ranking.style_difference("aaaa", "").tolist()[0] == 1.0
+    assert ranking.style_difference("", "").tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_a_category_is_ranked_on_its_own_votes_alone():
+    votes = [vote("winner", "instruct", cid=f"m{i}").model_copy(update={"category": "math"})
+             for i in range(6)]
+    votes += [vote("winner", "base", cid=f"c{i}").model_copy(update={"category": "coding"})
+              for i in range(9)]
+    math_board = ranking.leaderboard(votes, by="role", samples=20, category="math")
+    assert math_board.votes == 6 and math_board.category == "math"
+    assert math_board.standings[0].name == "instruct"
+    assert by_name(math_board)["base"].wins == 0  # none of the coding votes counted
+    assert ranking.leaderboard(votes, by="role", samples=20, category="coding"
+                               ).standings[0].name == "base"
+    assert ranking.leaderboard(votes, by="role", samples=0, category="none").votes == 0
+
+
+def test_first_vote_only_counts_each_sessions_first_vote_alone():
+    eager = [vote("winner", "base", cid=f"e{i}").model_copy(update={"session_id": "s-eager"})
+             for i in range(20)]
+    others = [vote("winner", "instruct", cid=f"o{i}").model_copy(update={"session_id": f"s-{i}"})
+              for i in range(5)]
+    anonymous = [vote("winner", "reasoning", cid="a")]
+    every = ranking.leaderboard(eager + others + anonymous, by="role", samples=0)
+    firsts = ranking.leaderboard(eager + others + anonymous, by="role", samples=0,
+                                 first_vote_only=True)
+    assert every.standings[0].name == "base" and every.votes == 26
+    assert firsts.votes == 7 and firsts.standings[0].name == "instruct"

@@ -97,9 +97,12 @@ class _Call:
 
 
 class _Handle:
+    """A store handle whose every method (`battle`, the lookup a vote starts with, and `put`)
+    answers with `outcome`."""
+
     def __init__(self, outcome):
         self.call = _Call(outcome)
-        self.put = self
+        self.put = self.battle = self
 
     def remote(self, *args):
         return self.call
