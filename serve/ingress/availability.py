@@ -2,10 +2,16 @@
 
 A DeploymentHandle queues a call until a replica takes it, without limit: a role whose replica
 died and cannot be placed again (no free GPU) would hold every caller for the role's whole time
-budget. `ReplicaWatch` polls Serve's controller (`serve.status()`, public) about once a second,
-so that the ingress knows within seconds that a role has no running replica; calls to such a
-role are refused at once (503, code `no_replica`), and calls still waiting for a replica when
-the role loses its last one are failed then.
+budget. `ReplicaWatch` polls Serve's controller about once a second, so that the ingress knows
+within seconds that a role has no running replica; calls to such a role are refused at once
+(503, code `no_replica`), and calls still waiting for a replica when the role loses its last one
+are failed then.
+
+A poll reads only the ingress's own application's deployment statuses (one small protobuf, the
+call `serve.status()`'s client makes per application); only when one of them is in a down status
+does it read `serve.status()` for the replica counts. `serve.status()` builds and validates every
+application's config on each call, in the controller and here, so a once-a-second poll of it cost
+an idle ingress real CPU, growing with the number of applications on the cluster.
 
 "Down" is the controller's view (no replica in RUNNING while Serve is not scaling the deployment
 up), never our own health probe: a busy replica that is slow to answer a probe is not down.
@@ -18,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from types import SimpleNamespace
 from typing import Callable
 
 from serve.errors import Unavailable
@@ -42,10 +49,26 @@ def down_reason(role: str, overview) -> str | None:
     return f"the {role} model has no running replica (replicas: {shown}; deployment {status.lower()})"
 
 
-def _serve_status():
+def _serve_status(apps: set[str]):
+    """A view shaped as `serve.status()`'s (`.applications[app].deployments[name]` with
+    `.status` and `.replica_states`) of the applications `apps`. Replica counts are read, with
+    `serve.status()`, only when some deployment is in a down status; otherwise they are empty,
+    which `down_reason` never needs for a status that is not down."""
     from ray import serve
+    from ray.serve.context import _get_global_client
 
-    return serve.status()
+    client = _get_global_client()
+    applications = {}
+    for app in apps:
+        overview = client.get_serve_status(app)
+        deployments = {}
+        for info in overview.deployment_statuses:
+            status = str(getattr(info.status, "value", info.status))
+            if status in _DOWN_STATUSES:
+                return serve.status()
+            deployments[info.name] = SimpleNamespace(status=status, replica_states={})
+        applications[app] = SimpleNamespace(deployments=deployments)
+    return SimpleNamespace(applications=applications)
 
 
 class ReplicaWatch:
@@ -53,10 +76,12 @@ class ReplicaWatch:
 
     def __init__(self, deployments: dict[str, tuple[str, str]], poll_s: float,
                  status_fn: Callable = _serve_status):
-        """`deployments`: role → (application name, deployment name)."""
+        """`deployments`: role → (application name, deployment name); `status_fn(apps)` gives
+        a `serve.status()`-shaped view of those applications (a set of names)."""
         self.deployments = deployments
         self.poll_s = poll_s
         self._status_fn = status_fn
+        self._apps = {app for app, _ in deployments.values()}
         self.down: dict[str, str] = {}  # role → reason
         self._lost = {role: asyncio.Event() for role in deployments}
         self._polled_at = float("-inf")  # when the last finished poll started
@@ -92,7 +117,7 @@ class ReplicaWatch:
         await asyncio.sleep(max(0.0, self._started_at + _MIN_GAP_S - time.monotonic()))
         started = self._started_at = time.monotonic()
         try:
-            status = await asyncio.to_thread(self._status_fn)
+            status = await asyncio.to_thread(self._status_fn, self._apps)
         except Exception as exc:  # the controller is unreachable: keep the last view
             if not self._failing:
                 logger.warning("cannot read Serve's status (%s); role availability unchanged", exc)

@@ -234,7 +234,8 @@ def test_down_reason(status, states, down):
 def test_watch_fails_waiting_calls_on_loss_and_polls_fresh_for_new_ones():
     views, calls = [], []
 
-    def status():
+    def status(apps):
+        assert apps == {"app"}
         calls.append(1)
         dep = views[-1]
         return SimpleNamespace(applications={"app": SimpleNamespace(deployments={"R": dep})})
@@ -262,7 +263,7 @@ def test_watch_fails_waiting_calls_on_loss_and_polls_fresh_for_new_ones():
 
 
 def test_a_failing_status_call_changes_nothing():
-    def status():
+    def status(apps):
         raise ConnectionError("controller unreachable")
 
     async def scenario():

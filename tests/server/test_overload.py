@@ -48,10 +48,13 @@ def test_overload_gets_503_with_retry_after_at_once_and_accepted_requests_comple
     # The role takes one request and queues one; how many of the burst get in depends on how
     # fast the first is handed to the replica, but some are refused and every accepted one ends.
     assert ok and refused
+    first_answer_s = min(seconds for _, seconds in ok)  # ≥ 1.5 s: five tokens, 0.3 s apart
     for r, seconds in refused:
         assert r.headers["retry-after"] == "1" and r.headers["x-should-retry"] == "true"
         assert r.json()["error"]["code"] == "overloaded"
-        assert seconds < 1.0  # refused at once, not after waiting in line
+        # Refused at once, not after waiting in line: before even the first accepted request,
+        # which never waited, has its answer (relative, so a busy machine slows both alike).
+        assert seconds < first_answer_s
     for r, _ in ok:
         assert r.json()["choices"][0]["message"]["content"] == " a b c d e"
 
