@@ -11,33 +11,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from serve.api.votes import Leaderboard, VoteAck, VoteRecord, VoteRequest
-from serve.errors import InvalidRequest, NotFound, Unavailable
+from serve.errors import NotFound, Unavailable
 from serve.ingress.ray_errors import classify
 from serve.ingress.role_client import await_response
 from serve.votes import ranking
-from serve.votes.identity import identity_leak, identity_names
 
 PAGE = 500
 JSONL = "application/x-ndjson"
-
-
-def reveal(body: VoteRequest, shown: dict[str, dict]) -> VoteRequest:
-    """A battle vote (answers, order and winner by letter) with each letter replaced by the role
-    and model it stood for; always blind. Raises `InvalidRequest` (param `answers`) for a letter
-    the battle did not show."""
-    role = {letter: s["role"] for letter, s in shown.items()}
-    role.update({s["role"]: s["role"] for s in shown.values()})  # a changed vote, names known
-    unknown = [a.role for a in body.answers if a.role not in role]
-    if unknown:
-        raise InvalidRequest(f"answer {unknown[0]!r} is not one of this battle's "
-                             f"({', '.join(shown)})", param="answers")
-    model = {s["role"]: s["model"] for s in shown.values()}
-    answers = [a.model_copy(update={"role": role[a.role], "model": model[role[a.role]]})
-               for a in body.answers]
-    return VoteRequest.model_validate({
-        **body.model_dump(), "answers": [a.model_dump() for a in answers], "blind": True,
-        "shown_order": [role.get(x, x) for x in body.shown_order],
-        "winner": role.get(body.winner, body.winner) if body.winner else None})
 
 
 class VoteGateway:
@@ -74,19 +54,12 @@ class VoteGateway:
         await self._call("put_battle", comparison_id, shown)
 
     async def vote(self, body: VoteRequest) -> VoteAck:
-        """Stores the vote, flagged when an answer names a model or its maker
-        (serve/votes/identity.py); the ack means it is committed. A vote on a battle names its
-        answers by letter: they are stored under their roles and models, which the ack reveals
-        (`revealed`). Raises `Unavailable` (503), `InvalidRequest` (400) for a battle vote whose
-        letters are not the battle's."""
-        shown = await self._call("battle", body.comparison_id)
-        if shown is not None:
-            body = reveal(body, shown)
-        names = identity_names(self.models + [a.model for a in body.answers], self.makers)
-        reason = identity_leak(body.answers, names)
-        ack = VoteAck.model_validate(await self._call("put", body.model_dump(mode="json"),
-                                                      reason))
-        return ack.model_copy(update={"revealed": shown}) if shown is not None else ack
+        """Stores the vote in one store call (`VoteStore.put`: a battle's letters resolved, the
+        identity flag set, then the commit); the ack means it is committed and carries
+        `revealed` for a battle. Raises `Unavailable` (503), `InvalidRequest` (400) for a battle
+        vote whose letters are not the battle's."""
+        return VoteAck.model_validate(await self._call(
+            "put", body.model_dump(mode="json"), self.models, self.makers))
 
     async def records(self) -> AsyncIterator[list[dict]]:
         """Every vote as `VoteRecord` dicts, page by page, oldest first."""

@@ -18,7 +18,9 @@ from sqlalchemy.engine import make_url
 
 from serve.api.votes import VoteAck, VoteRequest
 from serve.errors import Unavailable
+from serve.votes.battles import reveal
 from serve.votes.database import VoteDatabase
+from serve.votes.identity import identity_leak, identity_names
 
 logger = logging.getLogger("ray.serve")
 
@@ -65,19 +67,31 @@ class VoteStore:
                     raise _unavailable(exc) from None
             return self.db
 
-    async def put(self, vote: dict, flag_reason: str | None = None) -> dict:
-        """Stores a `VoteRequest` (JSON dict), flagged with `flag_reason` when given, replacing
-        an earlier vote on its comparison; returns a `VoteAck` dict once committed. Raises
-        `Unavailable` when the database fails."""
+    async def put(self, vote: dict, models: list[str] = (), makers: list[str] = ()) -> dict:
+        """Stores a `VoteRequest` (JSON dict), replacing an earlier vote on its comparison;
+        returns a `VoteAck` dict once committed. A vote on a battle names its answers by
+        letter: they are stored under the roles and models the battle kept (`reveal`), which
+        the ack carries as `revealed`. The vote is flagged when an answer names one of
+        `models`, its own answers' models, or `makers` (serve/votes/identity.py). Raises
+        `InvalidRequest` for a letter the battle did not show, `Unavailable` when the
+        database fails."""
         request = VoteRequest.model_validate(vote)
         db = await self._database()
         async with self._write:
             try:
-                rid, replaced = await asyncio.to_thread(db.put, request, None, flag_reason)
+                shown = await asyncio.to_thread(db.battle, request.comparison_id)
+            except Exception as exc:
+                raise _unavailable(exc) from None
+            if shown is not None:
+                request = reveal(request, shown)
+            names = identity_names([*models, *(a.model for a in request.answers)], makers)
+            reason = identity_leak(request.answers, names)
+            try:
+                rid, replaced = await asyncio.to_thread(db.put, request, None, reason)
             except Exception as exc:
                 raise _unavailable(exc) from None
         return VoteAck(id=rid, comparison_id=request.comparison_id, replaced=replaced,
-                       flagged=flag_reason is not None).model_dump()
+                       flagged=reason is not None, revealed=shown).model_dump()
 
     async def put_battle(self, comparison_id: str, shown: dict) -> None:
         """Keeps a battle's letters (letter → {role, model}); returns once committed."""
@@ -87,14 +101,6 @@ class VoteStore:
                 await asyncio.to_thread(db.put_battle, comparison_id, shown)
             except Exception as exc:
                 raise _unavailable(exc) from None
-
-    async def battle(self, comparison_id: str) -> dict | None:
-        """A battle's letter → {role, model}, or None for a comparison that was no battle."""
-        db = await self._database()
-        try:
-            return await asyncio.to_thread(db.battle, comparison_id)
-        except Exception as exc:
-            raise _unavailable(exc) from None
 
     async def page(self, after_id: int = 0, limit: int = 500) -> list[dict]:
         """Up to `limit` `VoteRecord` dicts with id > `after_id`, oldest first."""

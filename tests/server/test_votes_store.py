@@ -12,7 +12,7 @@ import pytest
 from ray.exceptions import RayActorError
 
 from serve.api.votes import VoteRequest
-from serve.errors import NotFound, Unavailable
+from serve.errors import InvalidRequest, NotFound, Unavailable
 from serve.ingress.votes_routes import VoteGateway
 from serve.votes.database import VoteDatabase
 from serve.votes.store import HEAD_NODE, VoteStore, store_options
@@ -80,6 +80,30 @@ def test_a_database_that_cannot_open_is_a_503_not_a_crash(tmp_path):
     assert err.value.code == "store_unavailable"
 
 
+def test_one_store_call_reveals_a_battles_letters_flags_a_leak_and_refuses_a_stranger(tmp_path):
+    store = VoteStore.func_or_class(f"sqlite:///{tmp_path}/votes.db")
+    shown = {"A": {"role": "big", "model": "org/Alpha-7B"}, "B": {"role": "small",
+                                                                  "model": "org/Beta-1B"}}
+    asyncio.run(store.put_battle("b1", shown))
+    vote = {"comparison_id": "b1", "answers": [
+        {"role": "A", "model": "", "content": "I am Alpha-7B, happy to help."},
+        {"role": "B", "model": "", "content": "Hello."}],
+        "shown_order": ["A", "B"], "verdict": "winner", "winner": "B"}
+    ack = asyncio.run(store.put(vote, ["org/Alpha-7B", "org/Beta-1B"], ["Acme"]))
+    assert ack["revealed"] == shown and ack["flagged"] and not ack["replaced"]
+    stored = store.db.page()[0]
+    assert [a["role"] for a in stored["answers"]] == ["big", "small"]
+    assert stored["winner"] == "small" and stored["shown_order"] == ["big", "small"]
+    assert stored["blind"] and "'Alpha-7B'" in stored["flag_reason"]
+    with pytest.raises(InvalidRequest) as err:
+        asyncio.run(store.put({**vote, "answers": [{"role": "C", "model": ""},
+                                                  {"role": "B", "model": ""}],
+                                "shown_order": ["C", "B"]}))
+    assert err.value.param == "answers"
+    plain = asyncio.run(store.put(VOTE.model_dump(mode="json"), ["org/Alpha-7B"], ["Acme"]))
+    assert plain["revealed"] is None and not plain["flagged"]
+
+
 class _Call:
     def __init__(self, outcome):
         self.outcome, self.cancelled = outcome, False
@@ -97,12 +121,11 @@ class _Call:
 
 
 class _Handle:
-    """A store handle whose every method (`battle`, the lookup a vote starts with, and `put`)
-    answers with `outcome`."""
+    """A store handle whose `put` answers with `outcome`."""
 
     def __init__(self, outcome):
         self.call = _Call(outcome)
-        self.put = self.battle = self
+        self.put = self
 
     def remote(self, *args):
         return self.call
