@@ -192,7 +192,8 @@ def leaderboard(votes: Iterable[VoteRequest], by: str = "model", samples: int = 
                         bootstrap_samples=samples if per_vote else 0, standings=raw)
     if not style:
         return board
-    point, low, high, coefficients = _style_fit(votes, name_of, index, samples, seed)
+    point, low, high, coefficients = _style_fit(votes, per_vote, name_of, index, samples,
+                                                seed)
     return board.model_copy(update={"standings": _standings(names, point, low, high, tally),
                                     "raw_standings": raw, "style_control": True,
                                     "style_coefficients": coefficients})
@@ -206,19 +207,19 @@ def _standings(names, point, low, high, tally) -> list[Standing]:
     return out
 
 
-def _style_fit(votes: list[VoteRequest], name_of: Callable, index: dict[str, int], samples: int,
-               seed: int):
-    """The style-controlled fit (module docstring): Elo points, their bootstrap interval, and
-    the style coefficients with theirs."""
+def _style_fit(votes: list[VoteRequest], per_vote: list, name_of: Callable,
+               index: dict[str, int], samples: int, seed: int):
+    """The style-controlled fit (module docstring) of `votes`, whose `outcomes` are
+    `per_vote`: Elo points, their bootstrap interval, and the style coefficients with theirs."""
     players = len(index)
     rows, vote_of = [], []
-    for v, vote in enumerate(votes):
+    for v, (vote, outs) in enumerate(zip(votes, per_vote)):
         text = {a.role: a.content for a in vote.answers}
         name = {a.role: name_of(a) for a in vote.answers}
         by_name = {}
         for role, n in name.items():
             by_name.setdefault(n, role)
-        for a, b, s in outcomes(vote, name_of):
+        for a, b, s in outs:
             x = np.zeros(players + len(STYLE))
             x[index[a]], x[index[b]] = 1.0, -1.0
             ra = vote.winner if s == 1.0 else by_name[a]
