@@ -2,8 +2,9 @@
 once.
 
 Every place that takes a sampling parameter uses these types: the wire models of the compare and
-OpenAI routes (serve/api/protocol.py, serve/api/openai.py), a role's defaults (serve/config.py),
-the SDK and the CLI (which read the bounds and descriptions off `GenerationParams`). Bounds follow
+OpenAI routes (serve/api/protocol.py, serve/api/openai.py), a role's defaults
+(serve/config/engines.py), the SDK and the CLI (which read the bounds and descriptions off
+`GenerationParams`). Bounds follow
 the OpenAI API where it has the parameter (`temperature` 0..2, `presence_penalty` and
 `frequency_penalty` −2..2, `logit_bias` −100..100, `top_logprobs` 0..20) and vLLM's
 `SamplingParams` for its extras (`top_k`, `min_p`, `repetition_penalty`, `min_tokens`).
@@ -53,7 +54,7 @@ ThinkingTokens = Annotated[int, Field(
     ge=0, description="Most tokens a reasoning model may think before it is made to answer "
     "(its end-of-thinking tokens are forced); 0 = no thinking. max_new_tokens still caps the total.")]
 # OpenAI's `reasoning_effort` levels, as openai-python types them (`ReasoningEffort`, 2026): a
-# role's config maps each to a thinking budget (serve/config.py `EffortBudgets`).
+# role's config maps each to a thinking budget (serve/config/engines.py `EffortBudgets`).
 Effort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 TopLogprobs = Annotated[int, Field(ge=0, le=MAX_TOP_LOGPROBS,
                                    description="Most likely alternatives returned per token.")]

@@ -1,4 +1,4 @@
-"""What the CPU can do fast, for `dtype: auto` (serve/config.py `RoleConfig.dtype`).
+"""What the CPU can do fast, for `dtype: auto` (serve/config/role.py `RoleConfig.dtype`).
 
 bfloat16 matrix work is fast on a CPU only with native bfloat16 instructions: AVX-512 BF16
 (`avx512_bf16`, Zen 4 and Cooper Lake on) or AMX (`amx_bf16`, Sapphire Rapids on). Without them
