@@ -19,6 +19,7 @@ for _key, _value in ray_env().items():
 
 from budgets import apply_budgets  # noqa: E402
 from serving import deploy, free_port  # noqa: E402
+from shared_apps import SharedServers, delete_app  # noqa: E402
 from tiny_models import build_model  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -63,47 +64,84 @@ def serve_instance():
 
 
 @pytest.fixture(scope="session")
-def tiny_app(serve_instance, tiny_dirs) -> str:
+def shared_servers():
+    """The servers tests share (tests/shared_apps.py), stopped at the session's end."""
+    servers = SharedServers()
+    yield servers
+    servers.release()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _room_for_big_servers(request):
+    """Before a module marked `big_servers`, every shared server is given back."""
+    if request.node.get_closest_marker("big_servers"):
+        request.getfixturevalue("shared_servers").release()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "big_servers: the module starts servers of its own that "
+                            "need the machine's memory; the shared ones are stopped before it")
+
+
+def shared_app(servers: SharedServers, name: str, start) -> str:
+    """The app `name` from `servers`, deployed with `start()` unless it runs."""
+    return servers.get(name, start, delete_app(name))
+
+
+@pytest.fixture(scope="module")
+def tiny_app(shared_servers, serve_instance, tiny_dirs) -> str:
     """The three roles on tiny random models (greedy, 16 new tokens by default), at /tiny."""
     from apps import tiny_roles
 
-    return deploy("tiny", tiny_roles(tiny_dirs), serve_instance)
+    return shared_app(shared_servers, "tiny",
+                      lambda: deploy("tiny", tiny_roles(tiny_dirs), serve_instance))
 
 
-@pytest.fixture(scope="session")
-def five_app(serve_instance, tiny_dirs, tmp_path_factory) -> str:
+@pytest.fixture(scope="module")
+def five_app(shared_servers, serve_instance, tiny_dirs, tmp_path_factory) -> str:
     """Five roles on tiny models, two of them base and two reasoning (apps.five_roles), at /five,
     with a votes database of its own."""
     from apps import five_roles
 
-    votes = {"database_url": f"sqlite:///{tmp_path_factory.mktemp('five-votes')}/votes.db"}
-    return deploy("five", {**five_roles(tiny_dirs), "votes": votes}, serve_instance)
+    def start():
+        votes = {"database_url": f"sqlite:///{tmp_path_factory.mktemp('five-votes')}/votes.db"}
+        return deploy("five", {**five_roles(tiny_dirs), "votes": votes}, serve_instance)
+
+    return shared_app(shared_servers, "five", start)
 
 
-@pytest.fixture(scope="session")
-def threads_app(serve_instance, tmp_path_factory):
+class Records:
+    """What the roles of `threads_app` were sent: `records(role)` → its requests, oldest first."""
+
+    def __init__(self, where: Path):
+        self.where = where
+
+    def __call__(self, role: str) -> list[dict]:
+        import json
+
+        path = self.where / f"{role}.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+    def clear(self) -> None:
+        for path in self.where.glob("*.jsonl"):
+            path.unlink()
+
+
+@pytest.fixture(scope="module")
+def threads_app(shared_servers, serve_instance, tmp_path_factory):
     """Five scripted roles that record what they are sent (apps.thread_roles), at /threads:
-    yields (base URL, a function role → the requests it was given, oldest first). Tests that
-    read the records clear them first with `records.clear()`."""
-    import json
-
+    (base URL, `Records`). Tests that read the records clear them first with `records.clear()`."""
     from apps import thread_roles
 
-    where = tmp_path_factory.mktemp("records")
+    def start():
+        where = tmp_path_factory.mktemp("records")
+        votes = {"database_url": f"sqlite:///{where}/votes.db"}
+        url = deploy("threads", {**thread_roles(where), "votes": votes}, serve_instance)
+        return url, Records(where)
 
-    class Records:
-        def __call__(self, role: str) -> list[dict]:
-            path = where / f"{role}.jsonl"
-            if not path.exists():
-                return []
-            return [json.loads(line) for line in path.read_text().splitlines() if line]
-
-        def clear(self) -> None:
-            for path in where.glob("*.jsonl"):
-                path.unlink()
-
-    votes = {"database_url": f"sqlite:///{where}/votes.db"}
-    return deploy("threads", {**thread_roles(where), "votes": votes}, serve_instance), Records()
+    return shared_servers.get("threads", start, delete_app("threads"))
 
 
 @pytest.fixture(scope="session")

@@ -28,13 +28,13 @@ def busy_connections():
 FAULTY_KEY = "sk-clients-test"
 
 
-@pytest.fixture(scope="session")
-def faulty_app(serve_instance, tmp_path_factory) -> str:
+@pytest.fixture(scope="module")
+def faulty_app(shared_servers, serve_instance, tmp_path_factory) -> str:
     """Scripted roles behind the API key FAULTY_KEY: `instruct` fails inside its stream;
     `reasoning` streams slowly."""
     from apps import scripted_role
-    from ray import serve
     from serving import deploy
+    from shared_apps import delete_app
 
     keys = tmp_path_factory.mktemp("keys") / "keys.txt"
     keys.write_text(f"# the test key\n{FAULTY_KEY}\n")
@@ -42,5 +42,5 @@ def faulty_app(serve_instance, tmp_path_factory) -> str:
         "instruct": scripted_role(fail_with="engine exploded"),
         "reasoning": scripted_role(tokens=["tick "] * 200, token_s=0.02),
     }, "ingress": {"api_keys_env": None, "api_keys_file": str(keys)}}
-    yield deploy("sdk_faults", args, serve_instance)
-    serve.delete("sdk_faults")
+    return shared_servers.get("sdk_faults", lambda: deploy("sdk_faults", args, serve_instance),
+                              delete_app("sdk_faults"))

@@ -15,6 +15,9 @@ from apps import tiny_roles
 
 from clients.cluster.local_cluster import start_cluster
 
+# Servers of its own, with the memory they need: the shared ones are stopped first (conftest).
+pytestmark = pytest.mark.big_servers
+
 MODELS = ("Base", "Instruct", "Reasoning")
 RECOVERY_BOUND_S = 150.0  # worker lost → /v1/compare answers again from all three roles
 

@@ -18,6 +18,9 @@ import pytest
 from budgets import start_budget
 from clients.cluster.serve_process import serve_run
 
+# Servers of its own, with the memory they need: the shared ones are stopped first (conftest).
+pytestmark = pytest.mark.big_servers
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -56,18 +56,17 @@ class EngineDriver:
         self.thread.join(10)
 
 
-@pytest.fixture(scope="session")
-def drivers(both_dir):
-    made: dict[str, EngineDriver] = {}
+@pytest.fixture(scope="module")
+def drivers(shared_servers, both_dir):
+    """engine kind → its `EngineDriver`, started on first use (a shared server:
+    tests/shared_apps.py)."""
 
     def get(kind: str) -> EngineDriver:
-        if kind not in made:
-            made[kind] = EngineDriver(role_config(both_dir, kind))
-        return made[kind]
+        return shared_servers.get(f"driver-{kind}",
+                                  lambda: EngineDriver(role_config(both_dir, kind)),
+                                  EngineDriver.close)
 
-    yield get
-    for driver in made.values():
-        driver.close()
+    return get
 
 
 @pytest.fixture(params=ENGINES)

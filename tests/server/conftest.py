@@ -1,4 +1,5 @@
-"""Apps shared by the server tests (session-scoped: each starts once)."""
+"""Apps shared by the server tests (tests/shared_apps.py: each starts on first use, and again
+after a `big_servers` module)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from apps import TINY_EFFORT, scripted_role, tiny_roles, vllm_role
 from budgets import VLLM_START_S, start_budget
 from serving import deploy
+from shared_apps import delete_app
 
 # A tool call as Qwen2.5 and Qwen3 write it (the Hermes format).
 TOOL_CALL_SCRIPT = ["Let me look.", "<tool_call>", '\n{"name": "get_weather", ',
@@ -17,8 +19,8 @@ TOOL_CALL_SCRIPT = ["Let me look.", "<tool_call>", '\n{"name": "get_weather", ',
 MIXED_START_S = start_budget("mixed", 2 * VLLM_START_S)
 
 
-@pytest.fixture(scope="session")
-def mixed(serve_instance, tiny_dirs, both_dir) -> str:
+@pytest.fixture(scope="module")
+def mixed(shared_servers, serve_instance, tiny_dirs, both_dir) -> str:
     """Roles on both engines: base on our loop (hf), instruct and reasoning on vLLM; base and
     instruct read tool calls (hermes)."""
     args = tiny_roles(tiny_dirs, base={"tool_parser": "hermes", "n_cap": 4, "max_input_tokens": 1024})
@@ -26,11 +28,15 @@ def mixed(serve_instance, tiny_dirs, both_dir) -> str:
                                           tool_parser="hermes", n_cap=4)
     args["roles"]["reasoning"] = vllm_role(both_dir, reasoning=True, served_model_name="tiny-vllm-r",
                                            reasoning_effort=TINY_EFFORT)
-    return deploy("mixed", args, serve_instance, timeout_s=MIXED_START_S)
+    return shared_servers.get(
+        "mixed", lambda: deploy("mixed", args, serve_instance, timeout_s=MIXED_START_S),
+        delete_app("mixed"))
 
 
-@pytest.fixture(scope="session")
-def tooling(serve_instance) -> str:
+@pytest.fixture(scope="module")
+def tooling(shared_servers, serve_instance) -> str:
     """A scripted role that answers every chat with a tool call, read by vLLM's hermes parser."""
     role = {**scripted_role(tokens=TOOL_CALL_SCRIPT), "tool_parser": "hermes"}
-    return deploy("tooling", {"roles": {"agent": role}}, serve_instance)
+    return shared_servers.get(
+        "tooling", lambda: deploy("tooling", {"roles": {"agent": role}}, serve_instance),
+        delete_app("tooling"))
