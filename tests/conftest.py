@@ -27,8 +27,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("RAY_AUTH_MODE", "token")
 
 
-# Test timeouts that cover the fixtures' start budgets (tests/budgets.py).
-pytest_collection_modifyitems = apply_budgets
+def pytest_collection_modifyitems(config, items):
+    """Test timeouts that cover the fixtures' start budgets (tests/budgets.py); and the modules
+    marked `big_servers` first, in their own order, while no shared server holds memory (the
+    shared ones then start once, after them, rather than again after each)."""
+    apply_budgets(config, items)
+    items.sort(key=lambda item: item.get_closest_marker("big_servers") is None)
 pytest_plugins = ["pytester"]  # tests/test_budgets.py runs a small suite of its own
 
 
@@ -73,7 +77,8 @@ def shared_servers():
 
 @pytest.fixture(scope="module", autouse=True)
 def _room_for_big_servers(request):
-    """Before a module marked `big_servers`, every shared server is given back."""
+    """Before a module marked `big_servers`, every shared server is given back (they run first,
+    so this matters only where a selection or plugin reorders the tests)."""
     if request.node.get_closest_marker("big_servers"):
         request.getfixturevalue("shared_servers").release()
 

@@ -11,6 +11,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,9 +59,21 @@ def test_commands_need_a_cluster_first(tmp_path):
 
 def _stand_in(temp_dir: Path) -> subprocess.Popen:
     """A process that the cluster's pid checks take for one of its nodes (`start` and its temp
-    dir on the command line), without Ray: stopping it is the part under test."""
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "start",
+    dir on the command line), without Ray: stopping it is the part under test. Returned once
+    its command line is the stand-in's: until the child has exec'd, /proc shows the parent's,
+    and the pid checks would take it for a node that is not running."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "start",
                              f"--temp-dir={temp_dir}"], start_new_session=True)
+    mark = f"--temp-dir={temp_dir}".encode()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if mark in Path(f"/proc/{proc.pid}/cmdline").read_bytes():
+                break
+        except OSError:
+            pass
+        time.sleep(0.02)
+    return proc
 
 
 def test_stop_worker_takes_the_name_status_shows_or_its_number(tmp_path, capsys):
