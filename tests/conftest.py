@@ -19,7 +19,7 @@ for _key, _value in ray_env().items():
 
 from budgets import apply_budgets  # noqa: E402
 from serving import deploy, free_port  # noqa: E402
-from shared_apps import SharedServers, delete_app  # noqa: E402
+from shared_apps import SharedServers  # noqa: E402
 from tiny_models import build_model  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -88,18 +88,12 @@ def pytest_configure(config):
                             "need the machine's memory; the shared ones are stopped before it")
 
 
-def shared_app(servers: SharedServers, name: str, start) -> str:
-    """The app `name` from `servers`, deployed with `start()` unless it runs."""
-    return servers.get(name, start, delete_app(name))
-
-
 @pytest.fixture(scope="module")
 def tiny_app(shared_servers, serve_instance, tiny_dirs) -> str:
     """The three roles on tiny random models (greedy, 16 new tokens by default), at /tiny."""
     from apps import tiny_roles
 
-    return shared_app(shared_servers, "tiny",
-                      lambda: deploy("tiny", tiny_roles(tiny_dirs), serve_instance))
+    return shared_servers.app("tiny", lambda: deploy("tiny", tiny_roles(tiny_dirs), serve_instance))
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +106,7 @@ def five_app(shared_servers, serve_instance, tiny_dirs, tmp_path_factory) -> str
         votes = {"database_url": f"sqlite:///{tmp_path_factory.mktemp('five-votes')}/votes.db"}
         return deploy("five", {**five_roles(tiny_dirs), "votes": votes}, serve_instance)
 
-    return shared_app(shared_servers, "five", start)
+    return shared_servers.app("five", start)
 
 
 class Records:
@@ -146,7 +140,7 @@ def threads_app(shared_servers, serve_instance, tmp_path_factory):
         url = deploy("threads", {**thread_roles(where), "votes": votes}, serve_instance)
         return url, Records(where)
 
-    return shared_servers.get("threads", start, delete_app("threads"))
+    return shared_servers.app("threads", start)
 
 
 @pytest.fixture(scope="session")

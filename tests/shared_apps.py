@@ -32,6 +32,11 @@ class SharedServers:
             self._live[name] = (start(), stop)
         return self._live[name][0]
 
+    def app(self, name: str, deploy: Callable[[], str]) -> str:
+        """The base URL of the app `name` in the session's Serve, deployed with `deploy()`
+        unless it runs; `release` deletes it."""
+        return self.get(name, deploy, delete_app(name))
+
     def release(self) -> None:
         """Stops every server, newest first. A stop that fails is logged, and the rest go on."""
         for name in reversed(list(self._live)):

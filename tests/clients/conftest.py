@@ -34,7 +34,6 @@ def faulty_app(shared_servers, serve_instance, tmp_path_factory) -> str:
     `reasoning` streams slowly."""
     from apps import scripted_role
     from serving import deploy
-    from shared_apps import delete_app
 
     keys = tmp_path_factory.mktemp("keys") / "keys.txt"
     keys.write_text(f"# the test key\n{FAULTY_KEY}\n")
@@ -42,5 +41,4 @@ def faulty_app(shared_servers, serve_instance, tmp_path_factory) -> str:
         "instruct": scripted_role(fail_with="engine exploded"),
         "reasoning": scripted_role(tokens=["tick "] * 200, token_s=0.02),
     }, "ingress": {"api_keys_env": None, "api_keys_file": str(keys)}}
-    return shared_servers.get("sdk_faults", lambda: deploy("sdk_faults", args, serve_instance),
-                              delete_app("sdk_faults"))
+    return shared_servers.app("sdk_faults", lambda: deploy("sdk_faults", args, serve_instance))

@@ -8,7 +8,6 @@ import pytest
 from apps import TINY_EFFORT, scripted_role, tiny_roles, vllm_role
 from budgets import VLLM_START_S, start_budget
 from serving import deploy
-from shared_apps import delete_app
 
 # A tool call as Qwen2.5 and Qwen3 write it (the Hermes format).
 TOOL_CALL_SCRIPT = ["Let me look.", "<tool_call>", '\n{"name": "get_weather", ',
@@ -28,15 +27,13 @@ def mixed(shared_servers, serve_instance, tiny_dirs, both_dir) -> str:
                                           tool_parser="hermes", n_cap=4)
     args["roles"]["reasoning"] = vllm_role(both_dir, reasoning=True, served_model_name="tiny-vllm-r",
                                            reasoning_effort=TINY_EFFORT)
-    return shared_servers.get(
-        "mixed", lambda: deploy("mixed", args, serve_instance, timeout_s=MIXED_START_S),
-        delete_app("mixed"))
+    return shared_servers.app(
+        "mixed", lambda: deploy("mixed", args, serve_instance, timeout_s=MIXED_START_S))
 
 
 @pytest.fixture(scope="module")
 def tooling(shared_servers, serve_instance) -> str:
     """A scripted role that answers every chat with a tool call, read by vLLM's hermes parser."""
     role = {**scripted_role(tokens=TOOL_CALL_SCRIPT), "tool_parser": "hermes"}
-    return shared_servers.get(
-        "tooling", lambda: deploy("tooling", {"roles": {"agent": role}}, serve_instance),
-        delete_app("tooling"))
+    return shared_servers.app(
+        "tooling", lambda: deploy("tooling", {"roles": {"agent": role}}, serve_instance))
