@@ -39,13 +39,48 @@ _END = object()
 
 
 class _Ticket:
-    """One caller: its requests, and where the steps produced for them go (`put` is called from
-    the decode thread with a step list, an exception, or `_END`)."""
+    """One caller: its requests, and where the steps produced for them go. `put` takes a step
+    list, an exception, or `_END`; it is called from the decode thread, or, when `loop` is set
+    (a caller on an event loop), on that loop through `_Outbox`."""
 
-    def __init__(self, size: int, put: Callable[[object], None]):
-        self.size = size
+    def __init__(self, batch: list[PreparedRequest], put: Callable[[object], None],
+                 loop: asyncio.AbstractEventLoop | None = None):
+        self.batch = batch
+        self.size = len(batch)
         self.put = put
-        self.open = size  # rows not finished yet
+        self.loop = loop
+        self.open = self.size  # rows not finished yet
+
+
+class _Outbox:
+    """What the decode thread sends in one step, grouped by the callers' event loops: one
+    `call_soon_threadsafe` per loop per step (each is a write to the loop's wake-up socket and a
+    wake-up), not one per row. Callers on a thread (`steps`) get theirs at once."""
+
+    def __init__(self):
+        self.by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Ticket, object]]] = {}
+
+    def put(self, ticket: _Ticket, item: object) -> None:
+        if ticket.loop is None:
+            ticket.put(item)
+        else:
+            self.by_loop.setdefault(ticket.loop, []).append((ticket, item))
+
+    def send(self) -> None:
+        for loop, items in self.by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_deliver, items)
+            except RuntimeError:  # that loop has closed: nobody is left to tell
+                for ticket, _ in items:
+                    for req in ticket.batch:
+                        req.cancelled.set()
+        self.by_loop = {}
+
+
+def _deliver(items: list[tuple[_Ticket, object]]) -> None:
+    """On a caller's event loop: one step's items for the tickets of that loop."""
+    for ticket, item in items:
+        ticket.put(item)
 
 
 @dataclass(eq=False)
@@ -87,16 +122,8 @@ class ContinuousBatcher:
 
     async def stream(self, req: PreparedRequest) -> AsyncIterator[Chunk]:
         """One request's chunks, on the caller's event loop; closing it cancels the request."""
-        loop = asyncio.get_running_loop()
         steps: asyncio.Queue = asyncio.Queue()
-
-        def put(item) -> None:
-            try:
-                loop.call_soon_threadsafe(steps.put_nowait, item)
-            except RuntimeError:  # the caller's loop has closed: nobody is left to tell
-                req.cancelled.set()
-
-        self._submit([req], put)
+        self._submit([req], steps.put_nowait, asyncio.get_running_loop())
         try:
             while (item := await steps.get()) is not _END:
                 if isinstance(item, BaseException):
@@ -120,8 +147,9 @@ class ContinuousBatcher:
             for req in batch:  # the caller left early: its rows finish at the next step
                 req.cancelled.set()
 
-    def _submit(self, batch: list[PreparedRequest], put: Callable[[object], None]) -> None:
-        ticket = _Ticket(len(batch), put)
+    def _submit(self, batch: list[PreparedRequest], put: Callable[[object], None],
+                loop: asyncio.AbstractEventLoop | None = None) -> None:
+        ticket = _Ticket(batch, put, loop)
         model = self.model
         rows = []
         for i, req in enumerate(batch):
@@ -233,10 +261,12 @@ class ContinuousBatcher:
                 if not row.state.finished:
                     keep.append(j)
                     tokens.append(picks[j].token)
+        outbox = _Outbox()
         for ticket, step in out.items():
-            ticket.put(step)
+            outbox.put(ticket, step)
             if ticket.open == 0:
-                ticket.put(_END)
+                outbox.put(ticket, _END)
+        outbox.send()
         if len(keep) < len(self.rows):
             self._select(keep)
         if self.rows:
@@ -309,8 +339,10 @@ class ContinuousBatcher:
     # ---- failures ---------------------------------------------------------------------------
 
     def _fail(self, exc: BaseException, rows: list[_Row]) -> None:
+        outbox = _Outbox()
         for ticket in {r.ticket for r in rows}:
-            ticket.put(exc)
+            outbox.put(ticket, exc)
+        outbox.send()
 
     def _fail_all(self, exc: BaseException) -> None:
         self._fail(exc, self.rows + list(self.pending))
