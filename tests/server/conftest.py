@@ -21,8 +21,10 @@ MIXED_START_S = start_budget("mixed", 2 * VLLM_START_S)
 @pytest.fixture(scope="module")
 def mixed(shared_servers, serve_instance, tiny_dirs, both_dir) -> str:
     """Roles on both engines: base on our loop (hf), instruct and reasoning on vLLM; base and
-    instruct read tool calls (hermes)."""
-    args = tiny_roles(tiny_dirs, base={"tool_parser": "hermes", "n_cap": 4, "max_input_tokens": 1024})
+    instruct read tool calls (hermes). Base allows 512 new tokens, so that the engine-death test
+    (test_engine_death.py, which kills base's and instruct's engines) has long streams running."""
+    args = tiny_roles(tiny_dirs, base={"tool_parser": "hermes", "n_cap": 4, "max_input_tokens": 1024,
+                                       "max_new_tokens_cap": 512})
     args["roles"]["instruct"] = vllm_role(both_dir, system_prompt="You are a helpful assistant.",
                                           tool_parser="hermes", n_cap=4)
     args["roles"]["reasoning"] = vllm_role(both_dir, reasoning=True, served_model_name="tiny-vllm-r",
