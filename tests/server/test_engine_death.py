@@ -37,7 +37,6 @@ from budgets import VLLM_START_S
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 APP = "mixed"  # tests/server/conftest.py
-ROLES = ("base", "instruct", "reasoning")
 BYSTANDER = "reasoning"
 # Long enough answers that streams are running at the kill on both engines (within each role's
 # max_new_tokens_cap in `mixed`).
@@ -95,7 +94,7 @@ class Load:
         self.outcomes: list[dict] = []  # role, start, end, status, outcome
         self.stopped = threading.Event()
         self.threads = [threading.Thread(target=self._worker, args=(role,), daemon=True)
-                        for role in ROLES for _ in range(LOAD_WORKERS[role])]
+                        for role, n in LOAD_WORKERS.items() for _ in range(n)]
 
     def __enter__(self):
         for t in self.threads:
