@@ -28,11 +28,13 @@ os.environ.setdefault("RAY_AUTH_MODE", "token")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Test timeouts that cover the fixtures' start budgets (tests/budgets.py); and the modules
+    """Test timeouts that cover the fixtures' start budgets (tests/budgets.py); the modules
     marked `big_servers` first, in their own order, while no shared server holds memory (the
-    shared ones then start once, after them, rather than again after each)."""
+    shared ones then start once, after them, rather than again after each); and the tests marked
+    `spends_shared` last, after every other user of the server they spend."""
     apply_budgets(config, items)
-    items.sort(key=lambda item: item.get_closest_marker("big_servers") is None)
+    items.sort(key=lambda item: (item.get_closest_marker("big_servers") is None,
+                                 item.get_closest_marker("spends_shared") is not None))
 pytest_plugins = ["pytester"]  # tests/test_budgets.py runs a small suite of its own
 
 
@@ -83,9 +85,21 @@ def _room_for_big_servers(request):
         request.getfixturevalue("shared_servers").release()
 
 
+@pytest.fixture(autouse=True)
+def _spent_shared_server(request, shared_servers):
+    """After a test marked `spends_shared(name)`, the shared server `name` is stopped."""
+    yield
+    mark = request.node.get_closest_marker("spends_shared")
+    if mark:
+        shared_servers.drop(mark.args[0])
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "big_servers: the module starts servers of its own that "
                             "need the machine's memory; the shared ones are stopped before it")
+    config.addinivalue_line("markers", "spends_shared(name): the test leaves the shared server "
+                            "`name` unfit for others (it kills its engines and does not wait for "
+                            "every replacement); it runs last, and the server is stopped after it")
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,13 @@ class SharedServers:
         unless it runs; `release` deletes it."""
         return self.get(name, deploy, delete_app(name))
 
+    def drop(self, name: str) -> None:
+        """Stops the server `name` if it runs (a test left it unfit for the next ones); the next
+        test that asks for it starts it again."""
+        if name in self._live:
+            server, stop = self._live.pop(name)
+            stop(server)
+
     def release(self) -> None:
         """Stops every server, newest first. A stop that fails is logged, and the rest go on."""
         for name in reversed(list(self._live)):
