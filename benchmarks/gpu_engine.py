@@ -94,13 +94,15 @@ def build_vllm_engine(name: str, args):
     kwargs = {"load_format": "dummy", "dtype": args.dtype,
               "max_model_len": args.prompt_tokens + args.new_tokens + 16,
               "max_num_seqs": max(int(b) for b in args.batches.split(","))}
-    if args.tiny:
+    env = {"VLLM_CPU_KVCACHE_SPACE": "1"}
+    if args.tiny:  # on CPU, as the tests run vLLM: the model in the engine core's process
         kwargs.update(dtype="float32", enforce_eager=True)
+        env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
     else:
         kwargs["gpu_memory_utilization"] = args.gpu_memory_utilization
     role = RoleConfig.model_validate({
         "model": {"source": "local", "path": str(path)}, "served_model_name": name,
-        "engine": "vllm", "vllm": {"engine_kwargs": kwargs, "env": {"VLLM_CPU_KVCACHE_SPACE": "1"}},
+        "engine": "vllm", "vllm": {"engine_kwargs": kwargs, "env": env},
         "max_new_tokens_cap": 100_000, "max_input_tokens": 100_000,
     })
     engine = VLLMEngine(role)
