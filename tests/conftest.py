@@ -19,7 +19,7 @@ for _key, _value in ray_env().items():
 
 from budgets import apply_budgets  # noqa: E402
 from serving import deploy, free_port  # noqa: E402
-from shared_apps import SharedServers  # noqa: E402
+from shared_apps import SharedServers, delete_app  # noqa: E402
 from tiny_models import build_model  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -87,11 +87,12 @@ def _room_for_big_servers(request):
 
 @pytest.fixture(autouse=True)
 def _spent_shared_server(request, shared_servers):
-    """After a test marked `spends_shared(name)`, the shared server `name` is stopped."""
+    """After a test marked `spends_shared(name)`, the shared app `name` is deleted; the test
+    does not wait for its replicas to stop (a vLLM replica still starting took 45 s)."""
     yield
     mark = request.node.get_closest_marker("spends_shared")
     if mark:
-        shared_servers.drop(mark.args[0])
+        shared_servers.drop(mark.args[0], delete_app(mark.args[0], blocking=False))
 
 
 def pytest_configure(config):

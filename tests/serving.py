@@ -10,9 +10,10 @@ from clients.cluster.ray_node import free_port  # noqa: F401  (tests import it f
 
 
 def deploy(name: str, args: dict, base_url: str, options: dict | None = None,
-           timeout_s: float = 180.0) -> str:
+           timeout_s: float = 180.0, wait: bool = True) -> str:
     """Deploys an app (`serve.app.build_graph`, with optional per-deployment options) at /<name>
-    and waits up to `timeout_s` for it to run; returns its base URL. A fixture that passes more
+    and waits up to `timeout_s` for it to run (`wait` False: returns at once, and the caller
+    waits with `wait_ready`, so that apps start side by side); returns its base URL. A fixture that passes more
     than the default declares it with `budgets.start_budget`. An app whose args name no
     `votes.database_url` gets a fresh SQLite file in a temporary folder, never the votes of the
     user's ~/.triserve."""
@@ -36,11 +37,14 @@ def deploy(name: str, args: dict, base_url: str, options: dict | None = None,
                for name in {*names, *given}}
     app = build_graph(config, options)
     serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
-    _wait_ready(name, timeout_s)
+    if wait:
+        wait_ready(name, timeout_s)
     return f"{base_url}/{name}"
 
 
-def _wait_ready(name: str, timeout_s: float = 180.0) -> None:
+def wait_ready(name: str, timeout_s: float = 180.0) -> None:
+    """Waits up to `timeout_s` for the app `name` to run. Raises RuntimeError if it failed to
+    deploy, TimeoutError if it is not running in time."""
     import time
 
     from ray import serve

@@ -37,12 +37,12 @@ class SharedServers:
         unless it runs; `release` deletes it."""
         return self.get(name, deploy, delete_app(name))
 
-    def drop(self, name: str) -> None:
-        """Stops the server `name` if it runs (a test left it unfit for the next ones); the next
-        test that asks for it starts it again."""
+    def drop(self, name: str, stop: Callable[[Any], None] | None = None) -> None:
+        """Stops the server `name` if it runs (a test left it unfit for the next ones), with
+        `stop` where given instead of its own; the next test that asks for it starts it again."""
         if name in self._live:
-            server, stop = self._live.pop(name)
-            stop(server)
+            server, own_stop = self._live.pop(name)
+            (stop or own_stop)(server)
 
     def release(self) -> None:
         """Stops every server, newest first. A stop that fails is logged, and the rest go on."""
@@ -54,12 +54,13 @@ class SharedServers:
                 logger.exception("stopping the shared server %s failed", name)
 
 
-def delete_app(name: str) -> Callable[[Any], None]:
-    """A `stop` for an app deployed into the session's Serve under `name`."""
+def delete_app(name: str, blocking: bool = True) -> Callable[[Any], None]:
+    """A `stop` for an app deployed into the session's Serve under `name`; with `blocking`
+    False, it returns once Serve has been told, and the replicas stop in the background."""
 
     def stop(_url) -> None:
         from ray import serve
 
-        serve.delete(name)
+        serve.delete(name, _blocking=blocking)
 
     return stop

@@ -67,7 +67,7 @@ import httpx, ray
 from ray import serve
 sys.path.insert(0, "tests")
 from apps import scripted_role
-from serving import deploy, free_port
+from serving import deploy, free_port, wait_ready
 
 port = free_port()
 ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
@@ -76,8 +76,10 @@ role = {"roles": {"base": scripted_role()}}
 apps = {"open": {}, "allowed": {"allow_unauthenticated": True},
         "keyed": {"api_keys_env": "TRISERVE_EXPOSURE_KEYS"}}
 out = {}
-for name, ingress in apps.items():
-    url = deploy(name, {**role, "ingress": ingress}, f"http://127.0.0.1:{port}")
+urls = {name: deploy(name, {**role, "ingress": ingress}, f"http://127.0.0.1:{port}", wait=False)
+        for name, ingress in apps.items()}  # side by side
+for name, url in urls.items():
+    wait_ready(name)
     r = httpx.get(f"{url}/healthz", timeout=30)
     out[name] = {"status": r.status_code, "body": r.json(),
                  "compare": httpx.post(f"{url}/v1/compare", json={"prompt": "hi"},
