@@ -69,7 +69,8 @@ def main() -> None:
         killed = time.monotonic()
         while True:
             try:
-                if httpx.post(f"{url}/v1/chat/completions", json=body, timeout=60).status_code == 200:
+                r = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=60)
+                if r.status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

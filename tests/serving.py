@@ -13,10 +13,10 @@ def deploy(name: str, args: dict, base_url: str, options: dict | None = None,
            timeout_s: float = 180.0, wait: bool = True) -> str:
     """Deploys an app (`serve.app.build_graph`, with optional per-deployment options) at /<name>
     and waits up to `timeout_s` for it to run (`wait` False: returns at once, and the caller
-    waits with `wait_ready`, so that apps start side by side); returns its base URL. A fixture that passes more
-    than the default declares it with `budgets.start_budget`. An app whose args name no
-    `votes.database_url` gets a fresh SQLite file in a temporary folder, never the votes of the
-    user's ~/.triserve."""
+    waits with `wait_ready`, so that apps start side by side); returns its base URL. A fixture
+    that passes more than the default declares it with `budgets.start_budget`. An app whose args
+    name no `votes.database_url` gets a fresh SQLite file in a temporary folder, never the votes
+    of the user's ~/.triserve."""
     from ray import serve
 
     from serve.app import build_graph

@@ -42,7 +42,8 @@ def demo_vllm(serve_instance):
 
 
 def test_the_vllm_demo_instruct_role_answers_the_readme_question(demo_vllm):
-    r = httpx.post(f"{demo_vllm}/v1/compare", json={"prompt": "9.11和9.8哪个更大？"}, timeout=300)
+    r = httpx.post(f"{demo_vllm}/v1/compare", json={"prompt": "9.11和9.8哪个更大？"},
+                   timeout=300)
     assert r.status_code == 200, r.text
     results = {x["role"]: x for x in r.json()["results"]}
     assert set(results) == set(ROLES)
