@@ -43,7 +43,7 @@ from common import machine, report
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clients.cluster.ray_env import ray_env  # noqa: E402
 from processes import servers_and_workdir
-from servers import measure
+from servers import add_engine_threads, measure
 
 # Ray's own defaults (Ray 2.60) for every flag a variant touches, written out: serve_run fills
 # in deployments/ray.env for what the environment leaves unset, so each variant sets them all.
@@ -98,6 +98,7 @@ def main() -> None:
     ap.add_argument("--vllm-env", action="append", metavar="KEY=VALUE")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--runs", type=int, default=1, help="the whole sequence this many times")
+    add_engine_threads(ap)
     args = ap.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
     args.generators = ["ours", "vllm"] if args.load_generator == "both" else [args.load_generator]

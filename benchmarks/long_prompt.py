@@ -16,7 +16,7 @@ server (each long prompt different, so that no prefix cache serves it), gaps poo
 them one unmeasured short request and one unmeasured long prompt.
 
 The servers (triserve roles by `serve run`, replica num_cpus 1, max_ongoing_requests 64):
-- triserve-vllm-chunked: engine vllm, engine_kwargs {dtype, max_model_len 2048,
+- triserve-vllm-chunked: engine vllm (torch_threads 2), engine_kwargs {dtype, max_model_len 2048,
   max_num_batched_tokens 256}: prefill in chunks of 256 tokens, decode steps between them;
 - triserve-vllm-default: the same with vLLM's default max_num_batched_tokens (2048 on CPU: the
   whole prompt in one step);
@@ -43,10 +43,11 @@ MAX_INPUT_TOKENS = 2000  # the long prompt and its chat template, within max_mod
 def role(server: str, args) -> dict:
     if server == "triserve-vllm-chunked":
         return vllm_role(args.dtype, args.stream_tokens, args.kv_cache_gib, env=args.vllm_env,
-                         max_input_tokens=MAX_INPUT_TOKENS, max_num_batched_tokens=args.chunk)
+                         threads=2, max_input_tokens=MAX_INPUT_TOKENS,
+                         max_num_batched_tokens=args.chunk)
     if server == "triserve-vllm-default":
         return vllm_role(args.dtype, args.stream_tokens, args.kv_cache_gib, env=args.vllm_env,
-                         max_input_tokens=MAX_INPUT_TOKENS)
+                         threads=2, max_input_tokens=MAX_INPUT_TOKENS)
     if server == "triserve-hf":
         return smollm2_role(args.stream_tokens, threads=2, max_batch_size=16, dtype=args.dtype,
                             max_input_tokens=MAX_INPUT_TOKENS)

@@ -106,7 +106,7 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"# workdir {workdir}\n# {machine()}", flush=True)
     os.environ.update(env_pairs(args.serve_env))
-    role = (vllm_role(args.dtype, args.max_tokens) if args.engine == "vllm" else
+    role = (vllm_role(args.dtype, args.max_tokens, threads=2) if args.engine == "vllm" else
             smollm2_role(args.max_tokens, threads=2, max_batch_size=16, dtype=args.dtype))
     with reaped("profile"), triserve(f"profile-{args.engine}", {"instruct": role},
                                      workdir / "server") as url:

@@ -200,6 +200,14 @@ def markdown(rows: list[dict], servers: list[str], levels: list[int]) -> str:
     return "\n".join(out).rstrip()
 
 
+def add_engine_threads(ap) -> None:
+    """`--engine-threads`, which `start` reads (servers.py and fast_paths.py)."""
+    ap.add_argument("--engine-threads", type=int, default=len(os.sched_getaffinity(0)),
+                    help="the OpenMP threads every engine computes on (default: the CPUs this "
+                    "process may use, what a bare vLLM takes): OMP_NUM_THREADS of the three "
+                    "vLLMs, torch_threads of the triserve roles")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--servers", default=",".join(SERVERS), help=f"some of: {', '.join(SERVERS)}")
@@ -216,10 +224,7 @@ def main() -> None:
                     help="more environment for the three vLLMs, e.g. "
                     "VLLM_CPU_NUM_OF_RESERVED_CPU=0 "
                     "(vLLM keeps one of 2 cores for its front end by default)")
-    ap.add_argument("--engine-threads", type=int, default=len(os.sched_getaffinity(0)),
-                    help="the OpenMP threads every engine computes on (default: the CPUs this "
-                    "process may use, what a bare vLLM takes): OMP_NUM_THREADS of the three "
-                    "vLLMs, torch_threads of the triserve roles")
+    add_engine_threads(ap)
     ap.add_argument("--runs", type=int, default=1,
                     help="start and measure every server this many times, one after another "
                     "(tables: medians; ratios: the median of each run's ratio)")
