@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("instruct",)
 # One vLLM engine; the first start may dequantise the GGUF file too, where tests/e2e's demo has
 # not left the copy.
-THREADS = 2
 START_S = start_budget("demo_vllm", VLLM_START_S + 60)
+# The role's torch_threads here (the file leaves it to Ray: 1).
+THREADS = 2
 
 
 @pytest.fixture(scope="module")

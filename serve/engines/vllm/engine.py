@@ -109,8 +109,8 @@ class VLLMEngine(Engine):
         # picks its scheduler defaults (max_num_batched_tokens, max_num_seqs) by this context,
         # and the library's default (ENGINE_CONTEXT) is none of the tuned ones.
         with omp_threads(self.config.torch_threads):
-            self.llm = AsyncLLM.from_engine_args(
-                args, usage_context=UsageContext.OPENAI_API_SERVER, stat_loggers=_ray_stat_loggers())
+            self.llm = AsyncLLM.from_engine_args(args, usage_context=UsageContext.OPENAI_API_SERVER,
+                                                 stat_loggers=_ray_stat_loggers())
         self.tokenizer = await asyncio.to_thread(AutoTokenizer.from_pretrained, path)
         context = self.llm.model_config.max_model_len
         vocab = self.llm.model_config.get_vocab_size()
