@@ -81,10 +81,11 @@ GENERATORS = {"ours": "ours", "vllm": "vllm bench serve"}
 @contextmanager
 def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
     """Starts `server`; yields (base URL, the model name to ask for); stops it on leaving."""
+    # What the two vLLMs outside triserve get: `--vllm-env` and the engine threads.
+    vllm_env = {**args.vllm_env, "OMP_NUM_THREADS": str(args.engine_threads)}
     if server == "bare-vllm":
         with BareVLLM(converted_smollm2(), args.dtype, kv_cache_gib=args.kv_cache_gib,
-                      env={**args.vllm_env, "OMP_NUM_THREADS": str(args.engine_threads)},
-                      log=workdir / "bare-vllm.log") as s:
+                      env=vllm_env, log=workdir / "bare-vllm.log") as s:
             yield s.url, s.model
     elif server == "triserve-vllm":
         role = vllm_role(args.dtype, args.max_tokens, args.kv_cache_gib, env=args.vllm_env,
@@ -93,7 +94,7 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
             yield url, "instruct"
     elif server == "ray-serve-llm":
         config = ray_llm_config(converted_smollm2(), args.dtype, kv_cache_gib=args.kv_cache_gib,
-                                env={**args.vllm_env, "OMP_NUM_THREADS": str(args.engine_threads)})
+                                env=vllm_env)
         with ray_serve_llm("servers-ray-llm", config, workdir / server) as url:
             yield url, config["model_loading_config"]["model_id"]
     elif server == "transformers-serve":
