@@ -145,16 +145,44 @@ def carry_gguf_tokenizer_flags(tokenizer, gguf_path: str | Path) -> None:
         tokenizer.add_bos_token = bool(field.parts[field.data[0]][0])
 
 
+@contextlib.contextmanager
+def one_gguf_parse() -> Iterator[None]:
+    """While held, `gguf.GGUFReader(path)` parses each file once and hands the same reader out
+    again. transformers parses a GGUF file in full for the tokenizer, the config and the weights
+    (`load_gguf_checkpoint`, each `from gguf import GGUFReader`), and we read it once more for
+    the BOS flag; gguf-py reads metadata arrays an element at a time, so for Gemma 3's
+    262,144-token vocabulary each parse took 27 s of one core (2-core AVX2 EPYC, gguf 0.19),
+    about 100 s of the demo's first start. The readers only read the file (a memory map)."""
+    import gguf
+
+    original = gguf.GGUFReader
+    readers: dict[tuple[str, str], object] = {}
+
+    def shared(path, mode="r"):
+        key = (str(Path(path).resolve()), mode)
+        if key not in readers:
+            readers[key] = original(path, mode)
+        return readers[key]
+
+    gguf.GGUFReader = shared
+    try:
+        yield
+    finally:
+        gguf.GGUFReader = original
+
+
 def load_gguf(local: LocalModel):
     """(model, tokenizer) from a GGUF file, the weights dequantised to float32 (kept so: the
-    converted copy serves every dtype), the file's BOS flag carried to the tokenizer."""
+    converted copy serves every dtype), the file's BOS flag carried to the tokenizer; the file
+    parsed once (`one_gguf_parse`)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     kwargs = {"gguf_file": local.gguf_file}
-    tokenizer = AutoTokenizer.from_pretrained(local.path, **kwargs)
-    carry_gguf_tokenizer_flags(tokenizer, Path(local.path) / local.gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(local.path, dtype=torch.float32, **kwargs)
+    with one_gguf_parse():
+        tokenizer = AutoTokenizer.from_pretrained(local.path, **kwargs)
+        carry_gguf_tokenizer_flags(tokenizer, Path(local.path) / local.gguf_file)
+        model = AutoModelForCausalLM.from_pretrained(local.path, dtype=torch.float32, **kwargs)
     return model, tokenizer
 
 

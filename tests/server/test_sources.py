@@ -95,3 +95,29 @@ def test_a_role_waits_for_a_conversion_under_way_and_loads_its_copy(tiny_dirs, t
     loading.join(120)
     assert not loading.is_alive() and not conversions
     assert engine.model.config.vocab_size == AutoConfig.from_pretrained(target).vocab_size
+
+
+def test_a_gguf_file_is_parsed_once_while_a_conversion_reads_it(tmp_path):
+    """transformers imports `GGUFReader` from gguf each time it reads a file (tokenizer, config,
+    weights); inside `one_gguf_parse` those reads share one parse, and afterwards gguf's own
+    class is back."""
+    import gguf
+    import numpy as np
+
+    from serve.engines.sources import one_gguf_parse
+
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_array("tokenizer.ggml.tokens", [f"t{i}" for i in range(300)])
+    writer.add_tensor("w", np.arange(8, dtype=np.float32))
+    for write in (writer.write_header_to_file, writer.write_kv_data_to_file,
+                  writer.write_tensors_to_file):
+        write()
+    writer.close()
+    original = gguf.GGUFReader
+    with one_gguf_parse():
+        from gguf import GGUFReader  # as transformers' load_gguf_checkpoint does
+
+        first, again = GGUFReader(path), GGUFReader(str(path))
+        assert first is again and len(first.fields["tokenizer.ggml.tokens"].data) == 300
+    assert gguf.GGUFReader is original and original(path) is not first
