@@ -19,7 +19,7 @@ for _key, _value in ray_env().items():
 
 from budgets import apply_budgets  # noqa: E402
 from serving import deploy, free_port  # noqa: E402
-from shared_apps import SharedServers, delete_app  # noqa: E402
+from shared_apps import SharedServers, delete_app, fixtures_still_needed  # noqa: E402
 from tiny_models import build_model  # noqa: E402
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -88,11 +88,15 @@ def _room_for_big_servers(request):
 @pytest.fixture(autouse=True)
 def _spent_shared_server(request, shared_servers):
     """After a test marked `spends_shared(name)`, the shared app `name` is deleted; the test
-    does not wait for its replicas to stop (a vLLM replica still starting took 45 s)."""
+    does not wait for its replicas to stop (a vLLM replica still starting took 45 s). After
+    every test, the shared servers that no test to come asks for are stopped (tests/shared_apps:
+    an idle app still costs CPU). A test reaches a shared server through a fixture argument,
+    never `request.getfixturevalue`, so that its use is known here."""
     yield
     mark = request.node.get_closest_marker("spends_shared")
     if mark:
         shared_servers.drop(mark.args[0], delete_app(mark.args[0], blocking=False))
+    shared_servers.drop_unused(fixtures_still_needed(request.session, request.node.nodeid))
 
 
 def pytest_configure(config):
@@ -108,7 +112,8 @@ def tiny_app(shared_servers, serve_instance, tiny_dirs) -> str:
     """The three roles on tiny random models (greedy, 16 new tokens by default), at /tiny."""
     from apps import tiny_roles
 
-    return shared_servers.app("tiny", lambda: deploy("tiny", tiny_roles(tiny_dirs), serve_instance))
+    return shared_servers.app("tiny", lambda: deploy("tiny", tiny_roles(tiny_dirs), serve_instance),
+                              owner="tiny_app")
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +126,7 @@ def five_app(shared_servers, serve_instance, tiny_dirs, tmp_path_factory) -> str
         votes = {"database_url": f"sqlite:///{tmp_path_factory.mktemp('five-votes')}/votes.db"}
         return deploy("five", {**five_roles(tiny_dirs), "votes": votes}, serve_instance)
 
-    return shared_servers.app("five", start)
+    return shared_servers.app("five", start, owner="five_app")
 
 
 class Records:
@@ -155,7 +160,7 @@ def threads_app(shared_servers, serve_instance, tmp_path_factory):
         url = deploy("threads", {**thread_roles(where), "votes": votes}, serve_instance)
         return url, Records(where)
 
-    return shared_servers.app("threads", start)
+    return shared_servers.app("threads", start, owner="threads_app")
 
 
 @pytest.fixture(scope="session")

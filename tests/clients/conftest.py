@@ -41,4 +41,5 @@ def faulty_app(shared_servers, serve_instance, tmp_path_factory) -> str:
         "instruct": scripted_role(fail_with="engine exploded"),
         "reasoning": scripted_role(tokens=["tick "] * 200, token_s=0.02),
     }, "ingress": {"api_keys_env": None, "api_keys_file": str(keys)}}
-    return shared_servers.app("sdk_faults", lambda: deploy("sdk_faults", args, serve_instance))
+    return shared_servers.app("sdk_faults", lambda: deploy("sdk_faults", args, serve_instance),
+                              owner="faulty_app")

@@ -64,7 +64,7 @@ def drivers(shared_servers, both_dir):
     def get(kind: str) -> EngineDriver:
         return shared_servers.get(f"driver-{kind}",
                                   lambda: EngineDriver(role_config(both_dir, kind)),
-                                  EngineDriver.close)
+                                  EngineDriver.close, owner="drivers")
 
     return get
 

@@ -30,7 +30,8 @@ def mixed(shared_servers, serve_instance, tiny_dirs, both_dir) -> str:
     args["roles"]["reasoning"] = vllm_role(both_dir, reasoning=True, served_model_name="tiny-vllm-r",
                                            reasoning_effort=TINY_EFFORT)
     return shared_servers.app(
-        "mixed", lambda: deploy("mixed", args, serve_instance, timeout_s=MIXED_START_S))
+        "mixed", lambda: deploy("mixed", args, serve_instance, timeout_s=MIXED_START_S),
+        owner="mixed")
 
 
 @pytest.fixture(scope="module")
@@ -38,4 +39,5 @@ def tooling(shared_servers, serve_instance) -> str:
     """A scripted role that answers every chat with a tool call, read by vLLM's hermes parser."""
     role = {**scripted_role(tokens=TOOL_CALL_SCRIPT), "tool_parser": "hermes"}
     return shared_servers.app(
-        "tooling", lambda: deploy("tooling", {"roles": {"agent": role}}, serve_instance))
+        "tooling", lambda: deploy("tooling", {"roles": {"agent": role}}, serve_instance),
+        owner="tooling")

@@ -119,8 +119,9 @@ HISTORY = ASK + [
 
 @pytest.mark.parametrize("app, role", [("tiny_app", "instruct"), ("tiny_app", "reasoning"),
                                        ("mixed", "reasoning"), ("mixed", "instruct")])
-def test_a_history_with_tool_calls_is_served_by_every_role_with_a_template(request, app, role):
-    url = request.getfixturevalue(app)
+def test_a_history_with_tool_calls_is_served_by_every_role_with_a_template(tiny_app, mixed, app,
+                                                                           role):
+    url = {"tiny_app": tiny_app, "mixed": mixed}[app]
     c = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120)
     r = c.chat.completions.create(model=role, messages=HISTORY, max_tokens=4)
     plain = c.chat.completions.create(model=role, messages=ASK, max_tokens=4)
