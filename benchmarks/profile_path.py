@@ -78,7 +78,7 @@ def tables(folded: Path, top: int) -> tuple[int, list[tuple[str, float]], list[t
     for line in folded.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
-        if not frames or _idle(frames[-1]):
+        if not count.isdigit() or not frames or _idle(frames[-1]):  # a line cut short
             continue
         n = int(count)
         busy += n
