@@ -108,16 +108,16 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="module")
-def tiny_app(shared_servers, serve_instance, tiny_dirs) -> str:
+def tiny_app(request, shared_servers, serve_instance, tiny_dirs) -> str:
     """The three roles on tiny random models (greedy, 16 new tokens by default), at /tiny."""
     from apps import tiny_roles
 
     return shared_servers.app("tiny", lambda: deploy("tiny", tiny_roles(tiny_dirs), serve_instance),
-                              owner="tiny_app")
+                              owner=request.fixturename)
 
 
 @pytest.fixture(scope="module")
-def five_app(shared_servers, serve_instance, tiny_dirs, tmp_path_factory) -> str:
+def five_app(request, shared_servers, serve_instance, tiny_dirs, tmp_path_factory) -> str:
     """Five roles on tiny models, two of them base and two reasoning (apps.five_roles), at /five,
     with a votes database of its own."""
     from apps import five_roles
@@ -126,7 +126,7 @@ def five_app(shared_servers, serve_instance, tiny_dirs, tmp_path_factory) -> str
         votes = {"database_url": f"sqlite:///{tmp_path_factory.mktemp('five-votes')}/votes.db"}
         return deploy("five", {**five_roles(tiny_dirs), "votes": votes}, serve_instance)
 
-    return shared_servers.app("five", start, owner="five_app")
+    return shared_servers.app("five", start, owner=request.fixturename)
 
 
 class Records:
@@ -149,7 +149,7 @@ class Records:
 
 
 @pytest.fixture(scope="module")
-def threads_app(shared_servers, serve_instance, tmp_path_factory):
+def threads_app(request, shared_servers, serve_instance, tmp_path_factory):
     """Five scripted roles that record what they are sent (apps.thread_roles), at /threads:
     (base URL, `Records`). Tests that read the records clear them first with `records.clear()`."""
     from apps import thread_roles
@@ -160,7 +160,7 @@ def threads_app(shared_servers, serve_instance, tmp_path_factory):
         url = deploy("threads", {**thread_roles(where), "votes": votes}, serve_instance)
         return url, Records(where)
 
-    return shared_servers.app("threads", start, owner="threads_app")
+    return shared_servers.app("threads", start, owner=request.fixturename)
 
 
 @pytest.fixture(scope="session")

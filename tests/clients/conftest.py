@@ -29,7 +29,7 @@ FAULTY_KEY = "sk-clients-test"
 
 
 @pytest.fixture(scope="module")
-def faulty_app(shared_servers, serve_instance, tmp_path_factory) -> str:
+def faulty_app(request, shared_servers, serve_instance, tmp_path_factory) -> str:
     """Scripted roles behind the API key FAULTY_KEY: `instruct` fails inside its stream;
     `reasoning` streams slowly."""
     from apps import scripted_role
@@ -42,4 +42,4 @@ def faulty_app(shared_servers, serve_instance, tmp_path_factory) -> str:
         "reasoning": scripted_role(tokens=["tick "] * 200, token_s=0.02),
     }, "ingress": {"api_keys_env": None, "api_keys_file": str(keys)}}
     return shared_servers.app("sdk_faults", lambda: deploy("sdk_faults", args, serve_instance),
-                              owner="faulty_app")
+                              owner=request.fixturename)

@@ -57,14 +57,14 @@ class EngineDriver:
 
 
 @pytest.fixture(scope="module")
-def drivers(shared_servers, both_dir):
+def drivers(request, shared_servers, both_dir):
     """engine kind → its `EngineDriver`, started on first use (a shared server:
     tests/shared_apps.py)."""
 
     def get(kind: str) -> EngineDriver:
         return shared_servers.get(f"driver-{kind}",
                                   lambda: EngineDriver(role_config(both_dir, kind)),
-                                  EngineDriver.close, owner="drivers")
+                                  EngineDriver.close, owner=request.fixturename)
 
     return get
 

@@ -19,7 +19,7 @@ MIXED_START_S = start_budget("mixed", 2 * VLLM_START_S)
 
 
 @pytest.fixture(scope="module")
-def mixed(shared_servers, serve_instance, tiny_dirs, both_dir) -> str:
+def mixed(request, shared_servers, serve_instance, tiny_dirs, both_dir) -> str:
     """Roles on both engines: base on our loop (hf), instruct and reasoning on vLLM; base and
     instruct read tool calls (hermes). Base allows 512 new tokens, so that the engine-death test
     (test_engine_death.py, which kills base's and instruct's engines) has long streams running."""
@@ -31,13 +31,13 @@ def mixed(shared_servers, serve_instance, tiny_dirs, both_dir) -> str:
                                            reasoning_effort=TINY_EFFORT)
     return shared_servers.app(
         "mixed", lambda: deploy("mixed", args, serve_instance, timeout_s=MIXED_START_S),
-        owner="mixed")
+        owner=request.fixturename)
 
 
 @pytest.fixture(scope="module")
-def tooling(shared_servers, serve_instance) -> str:
+def tooling(request, shared_servers, serve_instance) -> str:
     """A scripted role that answers every chat with a tool call, read by vLLM's hermes parser."""
     role = {**scripted_role(tokens=TOOL_CALL_SCRIPT), "tool_parser": "hermes"}
     return shared_servers.app(
         "tooling", lambda: deploy("tooling", {"roles": {"agent": role}}, serve_instance),
-        owner="tooling")
+        owner=request.fixturename)
