@@ -43,15 +43,18 @@ IDLE = ("select (selectors.py", "_run_once (asyncio/base_events.py", "wait (thre
 
 def processes(me: psutil.Process) -> dict[str, int]:
     """The processes to profile, by name: Serve's replicas (`ray::ServeReplica:app:Name`), its
-    proxy and vLLM's engine core, among `me`'s descendants."""
+    proxy, HAProxy where Serve runs it, and vLLM's engine core, among `me`'s descendants."""
     found = {}
     for p in me.children(recursive=True):
         with contextlib.suppress(psutil.Error):
             title = " ".join(p.cmdline())
             if title.startswith("ray::ServeReplica"):
-                found[title.split(":")[-1].split()[0]] = p.pid
+                # busy, Ray adds the running method: `...:Name.handle_request_with_rejection`
+                found[title.split(":")[-1].split()[0].split(".")[0]] = p.pid
             elif title.startswith("ray::ProxyActor"):
                 found["proxy"] = p.pid
+            elif "haproxy -db -f" in title:  # RAY_SERVE_ENABLE_HA_PROXY=1
+                found["haproxy"] = p.pid
             elif "EngineCore" in title or p.name().startswith("VLLM::EngineCor"):
                 found["engine core"] = p.pid
     return found

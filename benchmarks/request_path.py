@@ -36,19 +36,9 @@ INSTANT = {"model": {"source": "local", "path": "/nonexistent"}, "engine": "scri
            "served_model_name": "scripted",
            "scripted": {"tokens": ["Hello", " there", "."], "prefill_s": 0.0, "token_s": 0.0}}
 BODY = {"model": "instruct", "messages": [{"role": "user", "content": "hi"}], "stream": True}
-PROCESSES = {"proxy": "ProxyActor", "ingress": "ServeReplica:path:Ingress",
-             "replica": "ServeReplica:path:Instruct", "haproxy": "haproxy -db -f"}
+# profile_path.processes' names (a replica by its deployment) → the names printed here.
+PROCESSES = {"proxy": "proxy", "Ingress": "ingress", "Instruct": "replica", "haproxy": "haproxy"}
 NATIVE = {"haproxy"}  # not Python: its CPU is counted, py-spy cannot read it
-
-
-def find(needle: str) -> int | None:
-    """The pid of the first process whose command line contains `needle`."""
-    import psutil
-
-    for p in psutil.process_iter(["cmdline"]):
-        if needle in " ".join(p.info["cmdline"] or []):
-            return p.pid
-    return None
 
 
 def direct_port(ingress_pid: int) -> int:
@@ -93,7 +83,7 @@ def measure(via: str, concurrency: int, seconds: int, workdir: Path) -> dict:
 
     from clients.cluster.ray_env import ray_env
     from common import LocalServe
-    from profile_path import record, tables
+    from profile_path import processes, record, tables
 
     for key, value in ray_env().items():
         os.environ.setdefault(key, value)
@@ -101,21 +91,25 @@ def measure(via: str, concurrency: int, seconds: int, workdir: Path) -> dict:
         os.environ["RAY_SERVE_ENABLE_HA_PROXY"] = "1"
     with LocalServe() as local:
         url = local.deploy("path", {"roles": {"instruct": INSTANT}}) + "/v1/chat/completions"
-        pids = {name: find(needle) for name, needle in PROCESSES.items()}
+        def pids() -> dict[str, int]:  # this process's Ray: its own processes, no one else's
+            found = processes(psutil.Process())
+            return {shown: found[name] for name, shown in PROCESSES.items() if name in found}
+
         if via == "direct":
-            url = f"http://127.0.0.1:{direct_port(pids['ingress'])}/path/v1/chat/completions"
+            url = f"http://127.0.0.1:{direct_port(pids()['ingress'])}/path/v1/chat/completions"
         counts: list[float] = []
 
         async def run() -> tuple[dict, dict, float, float]:
             task = asyncio.create_task(load(url, concurrency, seconds + 8, counts))
-            await asyncio.sleep(4)  # past the warm-up
+            await asyncio.sleep(4)  # past the warm-up (Serve may restart HAProxy before it)
+            procs = pids()
             spies = {n: record(pid, workdir / f"{via}-{n}.txt", seconds, 100)
-                     for n, pid in pids.items() if pid and n not in NATIVE}
+                     for n, pid in procs.items() if n not in NATIVE}
             t0, before = time.perf_counter(), {n: psutil.Process(p).cpu_times()
-                                               for n, p in pids.items() if p}
+                                               for n, p in procs.items()}
             await asyncio.sleep(seconds)
             t1, after = time.perf_counter(), {n: psutil.Process(p).cpu_times()
-                                              for n, p in pids.items() if p}
+                                              for n, p in procs.items()}
             await task
             for spy in spies.values():
                 spy.wait()
