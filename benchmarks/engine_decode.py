@@ -2,6 +2,10 @@
 transformers' own `generate` (padded) and its continuous batching (`generate_batch`), where a
 decode step's time goes, and how close batch-1 decoding comes to the memory-bandwidth limit.
 
+"ours" is the loop as a role runs it (float32 linear layers packed for oneDNN,
+serve/engines/hf/packed.py); "ours, nn.Linear" the same loop with `packed_weights: false`;
+transformers' generates run the model as transformers loads it (nn.Linear).
+
     .venv/bin/python benchmarks/engine_decode.py                 # everything, 2 threads
     .venv/bin/python benchmarks/engine_decode.py --only limit --threads 1 --dtypes float32
 
@@ -17,14 +21,15 @@ import time
 from common import PROMPTS, SMOLLM2, median, report
 
 
-def load_engine(threads: int, dtype: str, max_new_tokens: int, max_rows: int = 16):
+def load_engine(threads: int, dtype: str, max_new_tokens: int, max_rows: int = 16,
+                packed_weights: bool = True):
     from serve.config import RoleConfig
     from serve.engines.hf.engine import HFEngine
 
     cfg = RoleConfig.model_validate({
         "model": SMOLLM2, "torch_threads": threads, "dtype": dtype,
         "defaults": {"max_new_tokens": max_new_tokens, "temperature": 0.0},
-        "batching": {"max_batch_size": max_rows},
+        "batching": {"max_batch_size": max_rows}, "packed_weights": packed_weights,
     })
     engine = HFEngine(cfg)
     engine.load()
@@ -85,18 +90,21 @@ def run_continuous(engine, n: int, max_new_tokens: int) -> tuple[float, int]:
     gen = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False,
                            eos_token_id=sorted(engine.eos_ids), pad_token_id=engine.pad_id)
     start = time.perf_counter()
-    out = engine.model.steps([r.prompt_ids for r in batch], generation_config=gen,
-                                      progress_bar=False)
+    out = engine.model.generate_batch([r.prompt_ids for r in batch], generation_config=gen,
+                                     progress_bar=False)
     seconds = time.perf_counter() - start
     return seconds, sum(len(o.generated_tokens) for o in out.values())
 
 
-def compare_batching(engines: dict, sizes, max_new_tokens: int, reps: int) -> list[dict]:
-    """tokens/s of ours, plain generate and continuous batching for each dtype, interleaved rep
-    by rep; `vs_fp32_generate` divides by transformers' generate in float32 (its default here)."""
+def compare_batching(engines: dict, plain: dict, sizes, max_new_tokens: int, reps: int) -> list[dict]:
+    """tokens/s of ours (`engines`: packed weights; `plain`: nn.Linear), plain generate and
+    continuous batching (on `plain`) for each dtype, interleaved rep by rep; `vs_fp32_generate`
+    divides by transformers' generate in float32 (its default here)."""
     runs = {}
-    for dtype, engine in engines.items():
-        runs[("ours", dtype)] = lambda n, e=engine: run_engine(e, n, max_new_tokens)[:2]
+    for dtype, packed in engines.items():
+        engine = plain[dtype]
+        runs[("ours", dtype)] = lambda n, e=packed: run_engine(e, n, max_new_tokens)[:2]
+        runs[("ours, nn.Linear", dtype)] = lambda n, e=engine: run_engine(e, n, max_new_tokens)[:2]
         runs[("transformers generate", dtype)] = lambda n, e=engine: run_hf_generate(e, n, max_new_tokens)
         runs[("transformers generate_batch", dtype)] = lambda n, e=engine: run_continuous(e, n, max_new_tokens)
     for fn in runs.values():
@@ -135,7 +143,8 @@ def step_profile(engine, n: int, max_new_tokens: int) -> list[dict]:
         return wrapper
 
     saved = (cont.sample_next, cont.SequenceState.add)
-    engine.forward = timed("forward", engine.forward)
+    loaded = engine.loaded
+    loaded.forward = timed("forward", loaded.forward)
     cont.sample_next = timed("sampling", cont.sample_next)
     cont.SequenceState.add = timed("text (detokenize, stops)", cont.SequenceState.add)
     try:
@@ -144,7 +153,7 @@ def step_profile(engine, n: int, max_new_tokens: int) -> list[dict]:
         steps = sum(1 for _ in engine.steps(batch))
         total = time.perf_counter() - start
     finally:
-        del engine.forward
+        del loaded.forward
         cont.sample_next, cont.SequenceState.add = saved
     spent["other (cache, masks, threads, loop)"] = total - sum(spent.values())
     return [{"batch": n, "dtype": str(engine.dtype).split(".")[1], "part": k,
@@ -172,10 +181,14 @@ def weight_bytes(model) -> int:
     (norms are negligible; the embedding reads one row per token)."""
     from torch import nn
 
+    from serve.engines.hf.packed import PackedLinear
+
     seen = {}
     for m in model.modules():
         if isinstance(m, nn.Linear):  # a tied output layer counts once
             seen[m.weight.data_ptr()] = m.weight.numel() * m.weight.element_size()
+        elif isinstance(m, PackedLinear):  # packed only in float32: 4 bytes a weight
+            seen[id(m)] = m.in_features * m.out_features * 4
     return sum(seen.values())
 
 
@@ -202,11 +215,13 @@ def main() -> None:
     ap.add_argument("--only", choices=["batching", "profile", "limit"], default=None)
     args = ap.parse_args()
     engines = {d: load_engine(args.threads, d, args.max_new_tokens) for d in args.dtypes.split(",")}
+    plain = {d: load_engine(args.threads, d, args.max_new_tokens, packed_weights=False)
+             for d in engines} if args.only in (None, "batching") else {}
     sizes = [int(s) for s in args.sizes.split(",")]
     setting = vars(args)
     if args.only in (None, "batching"):
         report("engine batching: ours vs transformers", compare_batching(
-            engines, sizes, args.max_new_tokens, args.reps), {"setting": setting})
+            engines, plain, sizes, args.max_new_tokens, args.reps), {"setting": setting})
     if args.only in (None, "profile"):
         rows = [r for e in engines.values() for n in sizes for r in step_profile(e, n, args.max_new_tokens)]
         report("decode step profile", rows, {"setting": setting})

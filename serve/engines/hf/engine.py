@@ -19,6 +19,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from serve.engines.base import Engine
 from serve.engines.hf.batcher import ContinuousBatcher
 from serve.engines.hf.model import LoadedModel
+from serve.engines.hf.packed import pack_linears
 from serve.engines.prompts import PromptBuilder
 from serve.engines.reasoning import forced_end_ids
 from serve.engines.sources import (LocalModel, converted_dir, load_gguf, one_converter, resolve,
@@ -76,6 +77,8 @@ class HFEngine(Engine):
         eos = model.generation_config.eos_token_id
         self.eos_ids = {tokenizer.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
         self.vocab_size = model.get_output_embeddings().weight.shape[0]
+        if self.config.packed_weights and (packed := pack_linears(self.model)):
+            logger.info("%s: %d linear layers packed for oneDNN", self.model_id, packed)
         self.prompts = PromptBuilder(tokenizer, self.config, self.model_id, self.vocab_size)
         self._grammars = None
         self.think_ids = self.prompts.think_ids
