@@ -96,7 +96,8 @@ def run_continuous(engine, n: int, max_new_tokens: int) -> tuple[float, int]:
     return seconds, sum(len(o.generated_tokens) for o in out.values())
 
 
-def compare_batching(engines: dict, plain: dict, sizes, max_new_tokens: int, reps: int) -> list[dict]:
+def compare_batching(engines: dict, plain: dict, sizes, max_new_tokens: int,
+                     reps: int) -> list[dict]:
     """tokens/s of ours (`engines`: packed weights; `plain`: nn.Linear), plain generate and
     continuous batching (on `plain`) for each dtype, interleaved rep by rep; `vs_fp32_generate`
     divides by transformers' generate in float32 (its default here)."""

@@ -152,16 +152,18 @@ class ServerProcess:
 
 class PeerServer(ServerProcess):
     """`transformers serve --continuous-batching` on the CPU; `extra` flags appended (e.g.
-    `--dtype bfloat16`). Its model id is the directory it serves. Log: `log` or $PEER_LOG."""
+    `--dtype bfloat16`), `env` added to its environment (e.g. OMP_NUM_THREADS). Its model id is
+    the directory it serves. Log: `log` or $PEER_LOG."""
 
     name = "transformers serve"
 
-    def __init__(self, model_dir: str, extra: list[str], log: str | Path | None = None):
+    def __init__(self, model_dir: str, extra: list[str], log: str | Path | None = None,
+                 env: dict | None = None):
         port = free_port()
         exe = Path(sys.executable).with_name("transformers")
         cmd = [str(exe), "serve", model_dir, "--continuous-batching", "--device", "cpu",
                "--host", "127.0.0.1", "--port", str(port), *extra]
-        super().__init__(cmd, port, "/health", log=log or os.environ.get("PEER_LOG"))
+        super().__init__(cmd, port, "/health", env=env, log=log or os.environ.get("PEER_LOG"))
         self.model = model_dir
 
 

@@ -30,8 +30,8 @@ is a level that vllm bench fails.
 
 What each server gets:
 - every engine computes on `--engine-threads` OpenMP threads (default: every CPU this process
-  may use). Ray would otherwise give a replica's engine its `num_cpus` (1 here) while a bare
-  vLLM takes every core: until 2026-12-07 triserve-vllm and ray-serve-llm computed on one thread
+  may use), or a server named in `--threads-of SERVER=N` on its own N. Ray would otherwise give
+  a replica's engine its `num_cpus` (1 here) while a bare vLLM takes every core: until 2026-12-07 triserve-vllm and ray-serve-llm computed on one thread
   against bare vLLM's two (benchmarks/RESULTS.md). With vLLM's multiprocess executor (its CPU
   default, VLLM_ENABLE_V1_MULTIPROCESSING=1) vLLM's thread binding sets its worker's threads
   itself (cores less one reserved for the front end) unless VLLM_CPU_OMP_THREADS_BIND=nobind;
@@ -48,7 +48,7 @@ What each server gets:
   as triserve-vllm's replica), its ingress a quarter CPU (as triserve's), Ray Serve LLM's
   defaults otherwise (e.g. its 50 ms stream batching); `serve run` in its own Ray, token auth,
   ready when Serve says the application runs; model name `smollm2`;
-- transformers-serve: as benchmarks/peer.py starts it, plus `--dtype D`;
+- transformers-serve: as benchmarks/peer.py starts it, plus `--dtype D` and OMP_NUM_THREADS;
 - triserve-hf: our loop as peer.py's "ours" (max_batch_size 16, torch_threads), dtype D, the
   same deployment settings as triserve-vllm.
 Each server's log (and vllm bench's output and results) is kept under `--workdir`.
@@ -82,14 +82,15 @@ GENERATORS = {"ours": "ours", "vllm": "vllm bench serve"}
 def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
     """Starts `server`; yields (base URL, the model name to ask for); stops it on leaving."""
     # What the two vLLMs outside triserve get: `--vllm-env` and the engine threads.
-    vllm_env = {**args.vllm_env, "OMP_NUM_THREADS": str(args.engine_threads)}
+    threads = engine_threads(server, args)
+    vllm_env = {**args.vllm_env, "OMP_NUM_THREADS": str(threads)}
     if server == "bare-vllm":
         with BareVLLM(converted_smollm2(), args.dtype, kv_cache_gib=args.kv_cache_gib,
                       env=vllm_env, log=workdir / "bare-vllm.log") as s:
             yield s.url, s.model
     elif server == "triserve-vllm":
         role = vllm_role(args.dtype, args.max_tokens, args.kv_cache_gib, env=args.vllm_env,
-                         threads=args.engine_threads)
+                         threads=threads)
         with triserve("servers-vllm", {"instruct": role}, workdir / server) as url:
             yield url, "instruct"
     elif server == "ray-serve-llm":
@@ -99,10 +100,11 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
             yield url, config["model_loading_config"]["model_id"]
     elif server == "transformers-serve":
         with PeerServer(converted_smollm2(), ["--dtype", args.dtype],
+                        env={"OMP_NUM_THREADS": str(threads)},
                         log=workdir / "transformers-serve.log") as s:
             yield s.url, s.model
     elif server == "triserve-hf":
-        role = smollm2_role(args.max_tokens, threads=args.engine_threads, max_batch_size=16,
+        role = smollm2_role(args.max_tokens, threads=threads, max_batch_size=16,
                             dtype=args.dtype)
         with triserve("servers-hf", {"instruct": role}, workdir / server) as url:
             yield url, "instruct"
@@ -202,11 +204,27 @@ def markdown(rows: list[dict], servers: list[str], levels: list[int]) -> str:
 
 
 def add_engine_threads(ap) -> None:
-    """`--engine-threads`, which `start` reads (servers.py and fast_paths.py)."""
+    """`--engine-threads` and `--threads-of`, which `start` reads through `engine_threads`
+    (servers.py and fast_paths.py)."""
     ap.add_argument("--engine-threads", type=int, default=len(os.sched_getaffinity(0)),
                     help="the OpenMP threads every engine computes on (default: the CPUs this "
                     "process may use, what a bare vLLM takes): OMP_NUM_THREADS of the three "
-                    "vLLMs, torch_threads of the triserve roles")
+                    "vLLMs and of transformers serve, torch_threads of the triserve roles")
+    ap.add_argument("--threads-of", action="append", default=[], metavar="SERVER=N",
+                    help="one server's threads instead of --engine-threads, e.g. "
+                    "triserve-hf=1 (each as its docs advise on 2 cores); repeatable")
+
+
+def engine_threads(server: str, args) -> int:
+    """The OpenMP threads `server` computes on: its `--threads-of`, else `--engine-threads`.
+    Raises ValueError for a malformed `--threads-of`."""
+    for item in args.threads_of:
+        name, sep, n = item.partition("=")
+        if not sep or not n.isdigit() or int(n) < 1:
+            raise ValueError(f"--threads-of wants SERVER=N, got {item!r}")
+        if name == server:
+            return int(n)
+    return args.engine_threads
 
 
 def main() -> None:
@@ -234,6 +252,10 @@ def main() -> None:
     args.levels = [int(x) for x in args.levels.split(",")]
     args.generators = ["ours", "vllm"] if args.load_generator == "both" else [args.load_generator]
     servers, workdir = servers_and_workdir(ap, args, SERVERS, "servers-bench-")
+    for item in args.threads_of:
+        if item.partition("=")[0] not in SERVERS:
+            ap.error(f"--threads-of {item}: no such server; known: {', '.join(SERVERS)}")
+        engine_threads(item.partition("=")[0], args)  # malformed: ValueError now, not mid-run
     converted_smollm2()  # convert once, before any server races to
 
     rows, failed, ready = [], {}, {}

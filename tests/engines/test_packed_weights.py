@@ -27,7 +27,8 @@ def _logits(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
 
 def test_every_linear_layer_is_packed_and_the_logits_agree(tiny_dirs):
     model = AutoModelForCausalLM.from_pretrained(tiny_dirs["qwen2"], dtype=torch.float32).eval()
-    ids = torch.randint(0, model.config.vocab_size, (3, 17), generator=torch.Generator().manual_seed(1))
+    ids = torch.randint(0, model.config.vocab_size, (3, 17),
+                        generator=torch.Generator().manual_seed(1))
     want = _logits(model, ids)
     before, _ = _linears(model)
     assert pack_linears(model) == before > 0

@@ -7,8 +7,8 @@ memory bandwidth. oneDNN can reorder a weight once into the blocked layout its k
 (`torch.ops.mkldnn._linear_pointwise`): the two operators torch.compile's freezing pass emits for
 a CPU linear layer, and the same idea as vLLM's CPU backend, which packs its linear layers'
 weights for oneDNN when it loads a model. On the demo model's 211 linear layers in float32 this
-took a decode step's matrix products from about 50 ms to 27–35 ms at 1 to 16 rows
-(benchmarks/RESULTS.md, "Our loop's linear layers packed for oneDNN").
+took a decode step's matrix products from 48–72 ms to 32–39 ms at 1 to 16 rows on 2 threads
+(benchmarks/linear_products.py; benchmarks/RESULTS.md, "Our loop against `transformers serve`").
 
 Packing applies to float32 weights only (bfloat16's `nn.Linear` already goes through oneDNN) and
 is checked on the first layer against `nn.Linear` before any layer is replaced. Numbers differ
