@@ -31,8 +31,9 @@ is a level that vllm bench fails.
 What each server gets:
 - every engine computes on `--engine-threads` OpenMP threads (default: every CPU this process
   may use), or a server named in `--threads-of SERVER=N` on its own N. Ray would otherwise give
-  a replica's engine its `num_cpus` (1 here) while a bare vLLM takes every core: until 2026-12-07 triserve-vllm and ray-serve-llm computed on one thread
-  against bare vLLM's two (benchmarks/RESULTS.md). With vLLM's multiprocess executor (its CPU
+  a replica's engine its `num_cpus` (1 here) while a bare vLLM takes every core: until
+  2026-12-07 triserve-vllm and ray-serve-llm computed on one thread against bare vLLM's two
+  (benchmarks/RESULTS.md). With vLLM's multiprocess executor (its CPU
   default, VLLM_ENABLE_V1_MULTIPROCESSING=1) vLLM's thread binding sets its worker's threads
   itself (cores less one reserved for the front end) unless VLLM_CPU_OMP_THREADS_BIND=nobind;
 - bare-vllm: `python -m vllm.entrypoints.openai.api_server --dtype D --max-model-len 2048`,
