@@ -77,6 +77,11 @@ class Engine(ABC):
     async def check_health(self) -> None:
         """Raises when the engine cannot serve; Serve then restarts the replica."""
 
+    def loaded_as(self) -> str:
+        """How the started engine holds its model, for the replica's start log line (e.g.
+        "float32 on cpu, 211 linear layers packed for oneDNN"); "" when there is nothing to say."""
+        return ""
+
     def dead(self) -> str | None:
         """Why the engine can never serve again (its process or decode thread died), else None.
         Cheap and non-blocking: the replica asks it every `ENGINE_WATCH_S` and after a failed

@@ -103,8 +103,10 @@ class ModelServer:
         await self.engine.start()
         loaded = time.perf_counter()
         await self.engine.warm_up()
-        logger.info("%s: %s engine loaded in %.1f s, warmed up in %.1f s", role,
-                    self.config.engine, loaded - started, time.perf_counter() - loaded)
+        held = self.engine.loaded_as()
+        logger.info("%s: %s engine loaded in %.1f s, warmed up in %.1f s%s", role,
+                    self.config.engine, loaded - started, time.perf_counter() - loaded,
+                    f" ({held})" if held else "")
         self.counters = {"running": 0, "finished": 0, "cancelled": 0, "completion_tokens": 0}
         self.metrics = RoleMetrics(role)
         self.dead: str | None = None

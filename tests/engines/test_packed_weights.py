@@ -75,4 +75,8 @@ def test_the_role_packs_by_default_and_packed_weights_false_keeps_nn_linear(tiny
     assert _linears(on.model)[0] == 0 and _linears(on.model)[1] > 0
     assert _linears(off.model)[1] == 0
     assert on.vocab_size == off.vocab_size
+    # What the replica's start line says (serve/replica/deployment.py).
+    packed = _linears(on.model)[1]
+    assert on.loaded_as() == f"float32 on cpu, {packed} linear layers packed for oneDNN"
+    assert off.loaded_as() == "float32 on cpu"
     assert _answer(on) == _answer(off)

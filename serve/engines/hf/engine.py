@@ -77,8 +77,7 @@ class HFEngine(Engine):
         eos = model.generation_config.eos_token_id
         self.eos_ids = {tokenizer.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
         self.vocab_size = model.get_output_embeddings().weight.shape[0]
-        if self.config.packed_weights and (packed := pack_linears(self.model)):
-            logger.info("%s: %d linear layers packed for oneDNN", self.model_id, packed)
+        self.packed_layers = pack_linears(self.model) if self.config.packed_weights else 0
         self.prompts = PromptBuilder(tokenizer, self.config, self.model_id, self.vocab_size)
         self._grammars = None
         self.think_ids = self.prompts.think_ids
@@ -90,6 +89,14 @@ class HFEngine(Engine):
         self.batcher = ContinuousBatcher(
             self.loaded, batching.max_batch_size, join=batching.continuous,
             wait_s=batching.batch_wait_timeout_s)
+
+    def loaded_as(self) -> str:
+        """dtype and device, and how many linear layers were packed (serve/engines/hf/packed.py)."""
+        dtype = str(self.dtype).removeprefix("torch.")
+        held = f"{dtype} on {self.device.type}"
+        if self.packed_layers:
+            held += f", {self.packed_layers} linear layers packed for oneDNN"
+        return held
 
     def _device(self) -> torch.device:
         want = self.config.device
