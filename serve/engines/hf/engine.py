@@ -58,7 +58,7 @@ class HFEngine(Engine):
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=self._dtype(self._device()))
         self.adopt(model, tokenizer)
-        logger.info("loaded %s on %s (%s)", self.model_id, self.device, self.dtype)
+        logger.info("loaded %s: %s", self.model_id, self.loaded_as())
 
     def adopt(self, model, tokenizer) -> None:
         """Serve an already built model (what `start` loads; benchmarks pass random-weight ones).
