@@ -19,6 +19,8 @@ process when it starts (ray/serve/_private/constants.py, Ray 2.60):
 - loop-only: only user code and router on the main loop (no gRPC, no direct ingress);
 - triserve: deployments/ray.env, what `make demo`, serve_run and the cluster tools give users;
 - triserve-haproxy: deployments/ray.env plus RAY_SERVE_ENABLE_HA_PROXY=1.
+With `--chunk-intervals 0,50` each variant is measured once per value of the role's
+`chunk_interval_ms` (serve/replica/coalesce.py).
 With `--runs N` the whole sequence (bare vLLM first, then each variant, each started anew) runs N
 times one after another; the table then gives medians over the runs, and each ratio is the median
 of the runs' own ratios (each run's variants measured minutes apart, on the same machine state).
@@ -43,7 +45,7 @@ from common import machine, report
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clients.cluster.ray_env import ray_env  # noqa: E402
 from processes import servers_and_workdir
-from servers import add_engine_threads, measure
+from servers import add_server_options, measure
 
 # Ray's own defaults (Ray 2.60) for every flag a variant touches, written out: serve_run fills
 # in deployments/ray.env for what the environment leaves unset, so each variant sets them all.
@@ -98,7 +100,10 @@ def main() -> None:
     ap.add_argument("--vllm-env", action="append", metavar="KEY=VALUE")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--runs", type=int, default=1, help="the whole sequence this many times")
-    add_engine_threads(ap)
+    ap.add_argument("--chunk-intervals", default=None, metavar="MS,MS",
+                    help="measure every variant at each of these chunk_interval_ms of the role "
+                    "(named `variant, chunks N ms`); default: the role's own")
+    add_server_options(ap)
     args = ap.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
     args.generators = ["ours", "vllm"] if args.load_generator == "both" else [args.load_generator]
@@ -109,11 +114,17 @@ def main() -> None:
     args.servers = "triserve-vllm"
     _, workdir = servers_and_workdir(ap, args, ("triserve-vllm",), "fast-paths-")
     print(f"# {machine()}", flush=True)
+    intervals = ([args.chunk_interval_ms] if args.chunk_intervals is None else
+                 [float(x) for x in args.chunk_intervals.split(",")])
+    measured = [(v, ms) for v in variants for ms in intervals]
     rows, failed, ready = [], {}, {}
     for run in range(1, args.runs + 1):
-        for name in ([] if args.no_bare else ["bare vLLM"]) + variants:
-            os.environ.update(VARIANTS.get(name, RAY_DEFAULTS))
-            server = "bare-vllm" if name == "bare vLLM" else "triserve-vllm"
+        for variant, ms in ([] if args.no_bare else [("bare vLLM", None)]) + measured:
+            os.environ.update(VARIANTS.get(variant, RAY_DEFAULTS))
+            args.chunk_interval_ms = ms
+            server = "bare-vllm" if variant == "bare vLLM" else "triserve-vllm"
+            name = (variant if server == "bare-vllm" or args.chunk_intervals is None
+                    else f"{variant}, chunks {ms:g} ms")
             mine: list[dict] = []
             key, where = f"{name} run {run}", Path(workdir) / f"{name.replace(' ', '-')}-{run}"
             try:

@@ -103,14 +103,21 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--serve-env", action="append", metavar="KEY=VALUE",
                     help="more environment for serve run (Ray reads it at each process start)")
+    ap.add_argument("--engine-threads", type=int, default=2,
+                    help="the engine's OpenMP threads (the role's torch_threads)")
+    ap.add_argument("--vllm-env", action="append", metavar="KEY=VALUE",
+                    help="more environment for the vLLM engine (the role's vllm.env), e.g. "
+                    "VLLM_ENABLE_V1_MULTIPROCESSING=0")
     ap.add_argument("--workdir", default=None)
     args = ap.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="profile-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"# workdir {workdir}\n# {machine()}", flush=True)
     os.environ.update(env_pairs(args.serve_env))
-    role = (vllm_role(args.dtype, args.max_tokens, threads=2) if args.engine == "vllm" else
-            smollm2_role(args.max_tokens, threads=2, max_batch_size=16, dtype=args.dtype))
+    threads = args.engine_threads
+    role = (vllm_role(args.dtype, args.max_tokens, threads=threads,
+                      env=env_pairs(args.vllm_env)) if args.engine == "vllm" else
+            smollm2_role(args.max_tokens, threads=threads, max_batch_size=16, dtype=args.dtype))
     with reaped("profile"), triserve(f"profile-{args.engine}", {"instruct": role},
                                      workdir / "server") as url:
         pids = processes(psutil.Process())

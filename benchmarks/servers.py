@@ -92,6 +92,7 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
     elif server == "triserve-vllm":
         role = vllm_role(args.dtype, args.max_tokens, args.kv_cache_gib, env=args.vllm_env,
                          threads=threads)
+        role.update(_role_options(args))
         with triserve("servers-vllm", {"instruct": role}, workdir / server) as url:
             yield url, "instruct"
     elif server == "ray-serve-llm":
@@ -107,10 +108,17 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
     elif server == "triserve-hf":
         role = smollm2_role(args.max_tokens, threads=threads, max_batch_size=16,
                             dtype=args.dtype)
+        role.update(_role_options(args))
         with triserve("servers-hf", {"instruct": role}, workdir / server) as url:
             yield url, "instruct"
     else:
         raise ValueError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
+
+
+def _role_options(args) -> dict:
+    """What `--chunk-interval-ms` sets in a triserve role's config (nothing when unset)."""
+    interval = getattr(args, "chunk_interval_ms", None)
+    return {} if interval is None else {"chunk_interval_ms": interval}
 
 
 def level(server: str, generator: str, url: str, model: str, c: int, args, workdir: Path) -> dict:
@@ -204,9 +212,9 @@ def markdown(rows: list[dict], servers: list[str], levels: list[int]) -> str:
     return "\n".join(out).rstrip()
 
 
-def add_engine_threads(ap) -> None:
-    """`--engine-threads` and `--threads-of`, which `start` reads through `engine_threads`
-    (servers.py and fast_paths.py)."""
+def add_server_options(ap) -> None:
+    """The options `start` reads (servers.py and fast_paths.py): `--engine-threads` and
+    `--threads-of` (through `engine_threads`), and `--chunk-interval-ms`."""
     ap.add_argument("--engine-threads", type=int, default=len(os.sched_getaffinity(0)),
                     help="the OpenMP threads every engine computes on (default: the CPUs this "
                     "process may use, what a bare vLLM takes): OMP_NUM_THREADS of the three "
@@ -214,6 +222,8 @@ def add_engine_threads(ap) -> None:
     ap.add_argument("--threads-of", action="append", default=[], metavar="SERVER=N",
                     help="one server's threads instead of --engine-threads, e.g. "
                     "triserve-hf=1 (each as its docs advise on 2 cores); repeatable")
+    ap.add_argument("--chunk-interval-ms", type=float, default=None,
+                    help="the triserve roles' chunk_interval_ms (default: the role's default)")
 
 
 def engine_threads(server: str, args) -> int:
@@ -244,7 +254,7 @@ def main() -> None:
                     help="more environment for the three vLLMs, e.g. "
                     "VLLM_CPU_NUM_OF_RESERVED_CPU=0 "
                     "(vLLM keeps one of 2 cores for its front end by default)")
-    add_engine_threads(ap)
+    add_server_options(ap)
     ap.add_argument("--runs", type=int, default=1,
                     help="start and measure every server this many times, one after another "
                     "(tables: medians; ratios: the median of each run's ratio)")

@@ -33,6 +33,9 @@ KIND_DEFAULTS: dict[str, dict] = {
 # columns: letters, digits, `_` and `-`, starting with a letter or digit.
 ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
+# A role's `chunk_interval_ms` when its config says nothing (serve/replica/coalesce.py).
+CHUNK_INTERVAL_MS = 50.0
+
 
 class PriceConfig(StrictConfig):
     """What a role's tokens cost, for the per-answer `cost_usd` (LiteLLM's playground and the
@@ -108,6 +111,11 @@ class RoleConfig(StrictConfig):
         True, description="hf engine on a CPU in float32: the linear layers' weights laid out "
         "once for oneDNN (as vLLM's CPU backend and torch.compile's freezing do): 1.5-1.9x "
         "faster matrix products at 1-16 rows. false: torch's nn.Linear as loaded.")
+    chunk_interval_ms: float = Field(
+        CHUNK_INTERVAL_MS, ge=0, le=1000, description="A stream's first text goes out at once; "
+        "after it, at most one message per this many milliseconds, the tokens between merged "
+        "(fewer messages through Ray and HTTP; Ray Serve LLM's stream batching, without its wait "
+        "before the first text). 0: each engine step's text as it comes.")
     batching: BatchingConfig = Field(
         default_factory=BatchingConfig, description="The hf engine's continuous batching."
     )

@@ -22,55 +22,18 @@ from serve.config import RoleConfig
 from serve.engines import build_engine
 from serve.errors import EngineDead, EngineFailure, TriserveError
 from serve.generation import (Accumulator, Chunk, Completion, GenerationRequest, PreparedRequest,
-                              TokenLogprob, merge_chunks)
+                              TokenLogprob)
 from serve.metrics import RoleMetrics
+from serve.replica.coalesce import coalesced
 from serve.replica.tool_calls import ToolCallReader, parser_class
 
 logger = logging.getLogger("ray.serve")
 
-
-_END = object()
 # How often the replica asks its engine whether it died (`Engine.dead`, a flag read), and how
 # long a replica whose engine died lives on so that its running streams get their error frames
 # out before the process ends and Serve starts a replacement.
 ENGINE_WATCH_S = 0.25
 DEAD_GRACE_S = 0.5
-
-
-async def coalesced(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
-    """`chunks`, with those that arrived while the consumer was busy merged into one.
-
-    Each item a Serve streaming method yields is a message of its own, replica → ingress →
-    proxy: under load, per-token messages cost the CPU the engine needs. A lone stream still
-    gets every token as it comes (nothing waits to be merged); a busy one gets fewer, longer
-    chunks. Closing this closes `chunks` (the engine drops the request)."""
-    queue: asyncio.Queue = asyncio.Queue()
-
-    async def pump() -> None:
-        try:
-            async for chunk in chunks:
-                queue.put_nowait(chunk)
-            queue.put_nowait(_END)
-        except Exception as exc:  # handed to the consumer, raised there
-            queue.put_nowait(exc)
-
-    task = asyncio.create_task(pump())
-    try:
-        while True:
-            items = [await queue.get()]
-            while not queue.empty():
-                items.append(queue.get_nowait())
-            text = [c for c in items if isinstance(c, Chunk)]
-            if text:
-                yield merge_chunks(text)
-            end = items[-1]
-            if end is _END:
-                return
-            if isinstance(end, BaseException):
-                raise end
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _scored(prepared: PreparedRequest) -> AsyncIterator[Chunk]:
@@ -136,10 +99,11 @@ class ModelServer:
     async def stream(self, req: GenerationRequest) -> AsyncIterator[Chunk]:
         """Yields an empty chunk (with `prompt_tokens`) as soon as the request is accepted, so a
         caller learns of a refusal before it commits to a streaming response; then the text,
-        chunks that queued up while the caller was busy merged into one (`coalesced`)."""
+        merged into fewer chunks (`serve/replica/coalesce.py`, the role's `chunk_interval_ms`)."""
         prepared = await self._prepare(req)
         yield Chunk(prompt_tokens=len(prepared.prompt_ids))
-        async for chunk in coalesced(self._run(prepared)):
+        interval_s = self.config.chunk_interval_ms / 1000
+        async for chunk in coalesced(self._run(prepared), interval_s):
             yield chunk
 
     async def complete(self, req: GenerationRequest) -> Completion:

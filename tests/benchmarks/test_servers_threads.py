@@ -11,12 +11,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from servers import add_engine_threads, engine_threads  # noqa: E402
+from servers import add_server_options, engine_threads  # noqa: E402
 
 
 def parsed(*argv: str) -> argparse.Namespace:
     ap = argparse.ArgumentParser()
-    add_engine_threads(ap)
+    add_server_options(ap)
     return ap.parse_args(list(argv))
 
 

@@ -1,22 +1,25 @@
 """`coalesced`: a replica's stream merges the chunks that queued up while its caller was busy,
-never delays one that it could send, keeps every character, and passes errors and closing on."""
+and with an interval those that come within it after the first text; it never holds the first
+text or the end, keeps every character, and passes errors and closing on."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from serve.generation import Chunk
-from serve.replica.deployment import coalesced
+from serve.replica.coalesce import coalesced
 
 
-async def source(n: int, log: list, fail_at: int | None = None, delay: float = 0.0):
+async def source(n: int, log: list, fail_at: int | None = None, delay: float = 0.0,
+                 last_delay: float | None = None):
     try:
         for i in range(n):
             if i == fail_at:
                 raise RuntimeError("boom")
-            await asyncio.sleep(delay)
+            await asyncio.sleep(last_delay if i == n - 1 and last_delay is not None else delay)
             yield Chunk(content=f"{i},", finish_reason="length" if i == n - 1 else None,
                         completion_tokens=i + 1)
     finally:
@@ -65,3 +68,47 @@ def test_closing_early_closes_the_source():
 
     asyncio.run(go())
     assert log == ["closed"]
+
+
+async def timed(stream) -> list[tuple[float, Chunk]]:
+    """(seconds since the first item was asked for, chunk) for every chunk of `stream`."""
+    start = time.perf_counter()
+    return [(time.perf_counter() - start, c) async for c in stream]
+
+
+def test_with_an_interval_the_first_text_goes_at_once_then_one_message_per_interval():
+    # 60 chunks 5 ms apart (0.3 s) with a 100 ms interval: the first alone, then about three.
+    got = asyncio.run(timed(coalesced(source(60, [], delay=0.005), interval_s=0.1)))
+    assert got[0][1].content == "0," and got[0][0] < 0.05
+    assert 3 <= len(got) <= 6, [(round(t, 3), c.content) for t, c in got]
+    gaps = [b - a for (a, _), (b, _) in zip(got, got[1:-1])]  # the end is not held (below)
+    assert all(g > 0.09 for g in gaps), gaps
+    assert "".join(c.content for _, c in got) == "".join(f"{i}," for i in range(60))
+    assert got[-1][1].finish_reason == "length" and got[-1][1].completion_tokens == 60
+
+
+def test_with_an_interval_the_end_is_not_held():
+    # The last chunk comes 20 ms after the first: it goes then, not when a 2 s interval ends.
+    got = asyncio.run(timed(coalesced(source(2, [], last_delay=0.02), interval_s=2.0)))
+    assert [c.content for _, c in got] == ["0,", "1,"]
+    assert got[-1][0] < 0.5
+
+
+def test_with_an_interval_an_error_comes_at_once_after_the_text_before_it():
+    async def go():
+        got = []
+        start = time.perf_counter()
+        with pytest.raises(RuntimeError, match="boom"):
+            async for chunk in coalesced(source(10, [], fail_at=4, delay=0.01), interval_s=2.0):
+                got.append(chunk.content)
+        return "".join(got), time.perf_counter() - start
+
+    text, took = asyncio.run(go())
+    assert text == "0,1,2,3," and took < 0.5
+
+
+def test_with_an_interval_a_chunk_after_a_long_gap_goes_at_once():
+    # Nothing held when nothing came within the interval: the next chunk is sent as it comes.
+    got = asyncio.run(timed(coalesced(source(3, [], delay=0.15), interval_s=0.05)))
+    assert [c.content for _, c in got] == ["0,", "1,", "2,"]
+    assert got[1][0] - got[0][0] < 0.25
