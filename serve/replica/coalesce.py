@@ -1,10 +1,11 @@
 """How a replica's stream reaches its caller: the engine's chunks merged into fewer messages.
 
 Each item a Serve streaming method yields is a message of its own, replica → ingress → proxy,
-and each costs CPU on every hop (about 2.2 ms of CPU per token in all on a 2-core EPYC at 8
-streams, against vLLM's own server's 0.23 ms: benchmarks/RESULTS.md). On a CPU those hops take
-the cores the engine needs; on a GPU, where the engine emits tokens ten to fifty times faster,
-they cap the replica. So a stream's chunks are merged:
+and each costs CPU on every hop (3.7 ms of CPU a token in all for a vLLM role at 8 streams on a
+2-core EPYC, where vLLM's own server spends 0.31 ms: benchmarks/path_cpu.py, RESULTS.md; 2.7 ms
+with the default interval). On a CPU those hops take the cores the engine needs; on a GPU, where
+the engine emits tokens ten to fifty times faster, they cap the replica. So a stream's chunks
+are merged:
 - always, those that queued up while the caller was busy;
 - with an interval (the role's `chunk_interval_ms`), also those that come within it: after a
   stream's first text, at most one message per interval. This is Ray Serve LLM's stream
