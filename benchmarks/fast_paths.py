@@ -45,7 +45,7 @@ from common import machine, report
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clients.cluster.ray_env import ray_env  # noqa: E402
 from processes import servers_and_workdir
-from servers import add_server_options, measure
+from servers import add_server_options, chunk_intervals, measure
 
 # Ray's own defaults (Ray 2.60) for every flag a variant touches, written out: serve_run fills
 # in deployments/ray.env for what the environment leaves unset, so each variant sets them all.
@@ -114,8 +114,7 @@ def main() -> None:
     args.servers = "triserve-vllm"
     _, workdir = servers_and_workdir(ap, args, ("triserve-vllm",), "fast-paths-")
     print(f"# {machine()}", flush=True)
-    intervals = ([args.chunk_interval_ms] if args.chunk_intervals is None else
-                 [float(x) for x in args.chunk_intervals.split(",")])
+    intervals = chunk_intervals(args)
     measured = [(v, ms) for v in variants for ms in intervals]
     rows, failed, ready = [], {}, {}
     for run in range(1, args.runs + 1):

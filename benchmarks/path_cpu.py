@@ -28,7 +28,7 @@ import psutil
 
 from common import chat_level, converted_smollm2, machine, report
 from processes import reaped, servers_and_workdir
-from servers import SERVERS, add_server_options, start
+from servers import SERVERS, add_server_options, chunk_intervals, start
 
 GROUPS = (("ray::ProxyActor", "Ray's proxy"), (":Ingress", "ingress replica"),
           (":Instruct", "model replica"), ("EngineCore", "vLLM engine core"),
@@ -135,8 +135,7 @@ def main() -> None:
     args = ap.parse_args()
     servers, workdir = servers_and_workdir(ap, args, SERVERS, "path-cpu-")
     converted_smollm2()  # convert once, before a server races to
-    intervals = ([args.chunk_interval_ms] if args.chunk_intervals is None else
-                 [float(x) for x in args.chunk_intervals.split(",")])
+    intervals = chunk_intervals(args)
     print(f"# {machine()}", flush=True)
     results = {}
     for server in servers:

@@ -121,6 +121,15 @@ def _role_options(args) -> dict:
     return {} if interval is None else {"chunk_interval_ms": interval}
 
 
+def chunk_intervals(args) -> list[float | None]:
+    """The role intervals a benchmark measures each triserve server at: its `--chunk-intervals
+    MS,MS` as numbers, else `--chunk-interval-ms` alone (fast_paths.py, path_cpu.py). Raises
+    ValueError for a value that is not a number."""
+    if getattr(args, "chunk_intervals", None) is None:
+        return [args.chunk_interval_ms]
+    return [float(x) for x in args.chunk_intervals.split(",")]
+
+
 def level(server: str, generator: str, url: str, model: str, c: int, args, workdir: Path) -> dict:
     """One level of `server` under `generator`: what common.chat_level returns."""
     n = max(args.requests, c)

@@ -1,5 +1,6 @@
 """benchmarks/path_cpu.py: each process of a server counted in its group, by the titles Ray and
-vLLM give their processes, and `--chunk-interval-ms` reaching a triserve role's config."""
+vLLM give their processes, and `--chunk-interval-ms` / `--chunk-intervals` reaching a triserve
+role's config (benchmarks/servers.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from path_cpu import OTHER, group  # noqa: E402
-from servers import _role_options  # noqa: E402
+from servers import _role_options, chunk_intervals  # noqa: E402
 
 
 @pytest.mark.parametrize("title, expected", [
@@ -39,3 +40,16 @@ def test_chunk_interval_reaches_the_role_only_when_given():
     assert _role_options(Args()) == {}
     Args.chunk_interval_ms = 0.0
     assert _role_options(Args()) == {"chunk_interval_ms": 0.0}
+
+
+def test_chunk_intervals_are_the_list_or_the_one_value():
+    class Args:
+        chunk_intervals = "0,20,50"
+        chunk_interval_ms = None
+
+    assert chunk_intervals(Args()) == [0.0, 20.0, 50.0]
+    Args.chunk_intervals = None
+    assert chunk_intervals(Args()) == [None]
+    Args.chunk_intervals = "0,fast"
+    with pytest.raises(ValueError):
+        chunk_intervals(Args())
