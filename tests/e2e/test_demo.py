@@ -53,6 +53,8 @@ def test_the_demo_runs_on_ray_serves_fast_paths(demo):
     assert "Direct ingress enabled" in log
     assert "User code running in main thread" in log
     assert "gRPC communication enabled" not in log  # deployments/ray.env turns it off
+    assert "HAProxy is enabled in ServeController" in log  # ... and HAProxy on the demo's port
+    assert "HAProxy started successfully" in log
 
 
 def test_readme_curl_compares_three_roles_on_the_real_model(demo):

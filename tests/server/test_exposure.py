@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clients.cluster.ray_env import with_ray_env
 from serve.config import AppConfig, IngressConfig
 from serve.ingress.auth import exposure_warnings, is_loopback
 
@@ -96,7 +97,7 @@ print("RESULT " + json.dumps(out))
 
 @pytest.fixture(scope="module")
 def exposed(tmp_path_factory):
-    env = {**os.environ, "TRISERVE_EXPOSURE_KEYS": "sk-exposure-test", "PYTHONPATH": str(ROOT)}
+    env = {**with_ray_env(), "TRISERVE_EXPOSURE_KEYS": "sk-exposure-test", "PYTHONPATH": str(ROOT)}
     env.pop("TRISERVE_API_KEYS", None)
     done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, text=True,
                           capture_output=True, timeout=300)
