@@ -88,6 +88,8 @@ def port_is_free(port: int) -> bool:
 
 
 def free_port() -> int:
+    """A TCP port no listener holds now, as the kernel hands out (it may be taken by the time
+    HAProxy binds it, as any such choice may)."""
     with socket.socket() as s:
         s.bind(("0.0.0.0", 0))
         return s.getsockname()[1]
