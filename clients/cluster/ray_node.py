@@ -93,6 +93,7 @@ class Node:
         self.running = False
         if self._proc is None and not _is_ours(self.pid, self.temp_dir):
             return  # gone already, or the pid now belongs to someone else
+        below = descendants(self.pid)  # those that leave the process group, HAProxy among them
         try:
             os.kill(self.pid, signal.SIGTERM if graceful else signal.SIGKILL)
         except ProcessLookupError:
@@ -104,6 +105,7 @@ class Node:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        kill_survivors(below)
         deadline = time.monotonic() + 10.0
         while self.leftovers() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -141,6 +143,43 @@ def group_members(pgid: int) -> list[int]:
         if state != "Z" and int(pgrp) == pgid:
             pids.append(int(stat.parent.name))
     return pids
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """The live processes below `pid` now: pid → start time (field 22 of /proc/PID/stat, in
+    clock ticks since boot), so that `kill_survivors` can stop them later even after they leave
+    `pid`'s process group or lose their parent. Ray's workers run in process groups of their
+    own, and HAProxy, a child of Serve's HAProxyManager actor, outlives that actor when Ray stops
+    around it."""
+    children: dict[int, list[int]] = {}
+    starts: dict[int, str] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z":
+            child = int(stat.parent.name)
+            children.setdefault(int(fields[1]), []).append(child)
+            starts[child] = fields[19]
+    out, todo = {}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out[child] = starts[child]
+            todo.append(child)
+    return out
+
+
+def kill_survivors(procs: dict[int, str]) -> None:
+    """SIGKILL to each of `procs` (from `descendants`) still alive as the same process (its
+    start time unchanged: a pid the kernel has given to another process is left alone)."""
+    for pid, start in procs.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z" and fields[19] == start:
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, IndexError):
+            continue  # gone already
 
 
 def free_port() -> int:

@@ -4,7 +4,8 @@ The config is copied with its `http_options.port` set to a free one, and served 
 in a Ray of its own (`RAY_ADDRESS=local`, token auth as everywhere in this project, Ray Serve's
 fast paths from deployments/ray.env: clients/cluster/ray_env.py), in a session
 of its own: `serve run` ignores SIGINT when not on a terminal, so it is stopped with SIGTERM to its
-process group (its Ray lives there too), then SIGKILL.
+process group (its Ray lives there too), then SIGKILL; then whatever ran below it and outlived it
+(HAProxy, whose parent actor Ray stops around it) gets SIGKILL.
 
 Example::
 
@@ -27,7 +28,7 @@ import httpx
 import yaml
 
 from clients.cluster.ray_env import with_ray_env
-from clients.cluster.ray_node import PROJECT_ROOT, free_port
+from clients.cluster.ray_node import PROJECT_ROOT, descendants, free_port, kill_survivors
 
 SERVE_ENV = {"RAY_ADDRESS": "local", "RAY_AUTH_MODE": "token", "TOKENIZERS_PARALLELISM": "false"}
 
@@ -55,12 +56,14 @@ def serve_run(config: Path, workdir: Path, start_timeout_s: float = 600) -> Iter
                 time.sleep(2)
             yield url
         finally:
+            below = descendants(proc.pid)  # HAProxy outlives its Ray: stopped below
             os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+            kill_survivors(below)
 
 
 def _healthy(url: str) -> bool:
