@@ -132,17 +132,28 @@ class Node:
         return {k: v for k, v in vars(self).items() if k != "_proc"}
 
 
+def _stat(pid_dir: Path) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command (state first: `man 5 proc` numbers them
+    from 3), or None where the process is gone."""
+    try:
+        return (pid_dir / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _live() -> dict[int, list[str]]:
+    """Every live (not zombie) process: pid → its `_stat` fields."""
+    out = {}
+    for pid_dir in Path("/proc").glob("[0-9]*"):
+        fields = _stat(pid_dir)
+        if fields and fields[0] != "Z":
+            out[int(pid_dir.name)] = fields
+    return out
+
+
 def group_members(pgid: int) -> list[int]:
     """Pids of the live (not zombie) processes whose process group is `pgid`."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
-        except (OSError, IndexError, ValueError):
-            continue
-        if state != "Z" and int(pgrp) == pgid:
-            pids.append(int(stat.parent.name))
-    return pids
+    return [pid for pid, fields in _live().items() if int(fields[2]) == pgid]
 
 
 def descendants(pid: int) -> dict[int, str]:
@@ -151,21 +162,14 @@ def descendants(pid: int) -> dict[int, str]:
     `pid`'s process group or lose their parent. Ray's workers run in process groups of their
     own, and HAProxy, a child of Serve's HAProxyManager actor, outlives that actor when Ray stops
     around it."""
+    live = _live()
     children: dict[int, list[int]] = {}
-    starts: dict[int, str] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z":
-            child = int(stat.parent.name)
-            children.setdefault(int(fields[1]), []).append(child)
-            starts[child] = fields[19]
+    for child, fields in live.items():
+        children.setdefault(int(fields[1]), []).append(child)
     out, todo = {}, [pid]
     while todo:
         for child in children.get(todo.pop(), []):
-            out[child] = starts[child]
+            out[child] = live[child][19]
             todo.append(child)
     return out
 
@@ -174,12 +178,12 @@ def kill_survivors(procs: dict[int, str]) -> None:
     """SIGKILL to each of `procs` (from `descendants`) still alive as the same process (its
     start time unchanged: a pid the kernel has given to another process is left alone)."""
     for pid, start in procs.items():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            if fields[0] != "Z" and fields[19] == start:
+        fields = _stat(Path(f"/proc/{pid}"))
+        if fields and fields[0] != "Z" and fields[19] == start:
+            try:
                 os.kill(pid, signal.SIGKILL)
-        except (OSError, IndexError):
-            continue  # gone already
+            except ProcessLookupError:
+                pass  # gone since
 
 
 def free_port() -> int:
