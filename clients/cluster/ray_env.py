@@ -88,8 +88,9 @@ def port_is_free(port: int) -> bool:
 
 
 def free_port() -> int:
-    """A TCP port no listener holds now, as the kernel hands out (it may be taken by the time
-    HAProxy binds it, as any such choice may)."""
+    """A TCP port no listener holds now on any interface (so free on loopback too), as the
+    kernel hands out; it may be taken by the time its user binds it, as any such choice may.
+    Every launcher's free port (ray_node, serve_run, the tests' `serving.free_port`)."""
     with socket.socket() as s:
         s.bind(("0.0.0.0", 0))
         return s.getsockname()[1]

@@ -17,14 +17,13 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clients.cluster.ray_env import with_ray_env
+from clients.cluster.ray_env import free_port, with_ray_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Every per-node port gets a free one: several nodes share this machine, and so may other Rays.
@@ -184,12 +183,6 @@ def kill_survivors(procs: dict[int, str]) -> None:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass  # gone since
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ray_bin() -> str:
