@@ -131,7 +131,7 @@ def main(argv: list[str]) -> None:
     import subprocess
     import time
 
-    from clients.cluster.ray_node import descendants, kill_survivors
+    from clients.cluster.process_tree import descendants, kill_survivors
 
     logging.basicConfig(format="%(levelname)s %(message)s")
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER

@@ -27,8 +27,9 @@ from typing import Iterator
 import httpx
 import yaml
 
-from clients.cluster.ray_env import with_ray_env
-from clients.cluster.ray_node import PROJECT_ROOT, descendants, free_port, kill_survivors
+from clients.cluster.process_tree import descendants, kill_survivors
+from clients.cluster.ray_env import free_port, with_ray_env
+from clients.cluster.ray_node import PROJECT_ROOT
 
 SERVE_ENV = {"RAY_ADDRESS": "local", "RAY_AUTH_MODE": "token", "TOKENIZERS_PARALLELISM": "false"}
 

@@ -18,7 +18,8 @@ import pytest
 
 from clients.cluster.cli import main
 from clients.cluster.local_cluster import LocalCluster
-from clients.cluster.ray_node import Node, group_members
+from clients.cluster.process_tree import group_members
+from clients.cluster.ray_node import Node
 
 
 def alive(pid: int) -> bool:

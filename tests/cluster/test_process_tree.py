@@ -1,6 +1,6 @@
 """What the launchers stop besides their process group: a process below theirs that left the
 group and outlived its parent, as HAProxy does when Ray stops around Serve's HAProxyManager
-(clients/cluster/ray_node.py `descendants`, `kill_survivors`; used by `serve_run` and
+(clients/cluster/process_tree.py `descendants`, `kill_survivors`; used by `serve_run` and
 `Node.stop`)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 
-from clients.cluster.ray_node import descendants, kill_survivors
+from clients.cluster.process_tree import descendants, kill_survivors
 
 
 def alive(pid: int) -> bool:
