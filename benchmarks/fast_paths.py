@@ -21,7 +21,8 @@ process when it starts (ray/serve/_private/constants.py, Ray 2.60):
 - triserve-python-proxy: deployments/ray.env but RAY_SERVE_ENABLE_HA_PROXY=0 (Ray's Python
   proxy on the main port, as triserve shipped before 2026-12-07's evening).
 With `--chunk-intervals 0,50` each variant is measured once per value of the role's
-`chunk_interval_ms` (serve/replica/coalesce.py).
+`chunk_interval_ms` (serve/replica/coalesce.py), and with `--stream-budgets 0,160` once per value
+of its `stream_messages_per_s` (0: the interval fixed whatever the load).
 With `--runs N` the whole sequence (bare vLLM first, then each variant, each started anew) runs N
 times one after another; the table then gives medians over the runs, and each ratio is the median
 of the runs' own ratios (each run's variants measured minutes apart, on the same machine state).
@@ -104,6 +105,9 @@ def main() -> None:
     ap.add_argument("--chunk-intervals", default=None, metavar="MS,MS",
                     help="measure every variant at each of these chunk_interval_ms of the role "
                     "(named `variant, chunks N ms`); default: the role's own")
+    ap.add_argument("--stream-budgets", default=None, metavar="N,N",
+                    help="measure every variant at each of these stream_messages_per_s of the "
+                    "role (named `variant, N msg/s`); default: the role's own")
     add_server_options(ap)
     args = ap.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
@@ -115,16 +119,20 @@ def main() -> None:
     args.servers = "triserve-vllm"
     _, workdir = servers_and_workdir(ap, args, ("triserve-vllm",), "fast-paths-")
     print(f"# {machine()}", flush=True)
-    intervals = chunk_intervals(args)
-    measured = [(v, ms) for v in variants for ms in intervals]
+    budgets = ([args.stream_messages_per_s] if args.stream_budgets is None
+               else [float(x) for x in args.stream_budgets.split(",")])
+    measured = [(v, ms, n) for v in variants for ms in chunk_intervals(args) for n in budgets]
     rows, failed, ready = [], {}, {}
     for run in range(1, args.runs + 1):
-        for variant, ms in ([] if args.no_bare else [("bare vLLM", None)]) + measured:
+        for variant, ms, n in ([] if args.no_bare else [("bare vLLM", None, None)]) + measured:
             os.environ.update(VARIANTS.get(variant, RAY_DEFAULTS))
-            args.chunk_interval_ms = ms
+            args.chunk_interval_ms, args.stream_messages_per_s = ms, n
             server = "bare-vllm" if variant == "bare vLLM" else "triserve-vllm"
-            name = (variant if server == "bare-vllm" or args.chunk_intervals is None
-                    else f"{variant}, chunks {ms:g} ms")
+            name = variant
+            if server != "bare-vllm" and args.chunk_intervals is not None:
+                name += f", chunks {ms:g} ms"
+            if server != "bare-vllm" and args.stream_budgets is not None:
+                name += f", {n:g} msg/s"
             mine: list[dict] = []
             key, where = f"{name} run {run}", Path(workdir) / f"{name.replace(' ', '-')}-{run}"
             try:

@@ -116,9 +116,10 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
 
 
 def _role_options(args) -> dict:
-    """What `--chunk-interval-ms` sets in a triserve role's config (nothing when unset)."""
-    interval = getattr(args, "chunk_interval_ms", None)
-    return {} if interval is None else {"chunk_interval_ms": interval}
+    """What `--chunk-interval-ms` and `--stream-messages-per-s` set in a triserve role's config
+    (nothing for what is unset)."""
+    names = ("chunk_interval_ms", "stream_messages_per_s")
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
 def chunk_intervals(args) -> list[float | None]:
@@ -223,7 +224,8 @@ def markdown(rows: list[dict], servers: list[str], levels: list[int]) -> str:
 
 def add_server_options(ap) -> None:
     """The options `start` reads (servers.py and fast_paths.py): `--engine-threads` and
-    `--threads-of` (through `engine_threads`), and `--chunk-interval-ms`."""
+    `--threads-of` (through `engine_threads`), `--chunk-interval-ms` and
+    `--stream-messages-per-s`."""
     ap.add_argument("--engine-threads", type=int, default=len(os.sched_getaffinity(0)),
                     help="the OpenMP threads every engine computes on (default: the CPUs this "
                     "process may use, what a bare vLLM takes): OMP_NUM_THREADS of the three "
@@ -233,6 +235,8 @@ def add_server_options(ap) -> None:
                     "triserve-hf=1 (each as its docs advise on 2 cores); repeatable")
     ap.add_argument("--chunk-interval-ms", type=float, default=None,
                     help="the triserve roles' chunk_interval_ms (default: the role's default)")
+    ap.add_argument("--stream-messages-per-s", type=float, default=None,
+                    help="the triserve roles' stream_messages_per_s (default: the role's)")
 
 
 def engine_threads(server: str, args) -> int:

@@ -33,8 +33,13 @@ KIND_DEFAULTS: dict[str, dict] = {
 # columns: letters, digits, `_` and `-`, starting with a letter or digit.
 ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
-# A role's `chunk_interval_ms` when its config says nothing (serve/replica/coalesce.py).
+# A role's `chunk_interval_ms`, `stream_messages_per_s` and `chunk_interval_max_ms` when its
+# config says nothing (serve/replica/coalesce.py): 50 ms is Ray Serve LLM's interval; 160
+# messages a second is 8 streams at 50 ms, the load at which 50 ms stopped costing the engine
+# cores on a 2-core CPU (benchmarks/RESULTS.md); 250 ms keeps four updates a second.
 CHUNK_INTERVAL_MS = 50.0
+STREAM_MESSAGES_PER_S = 160.0
+CHUNK_INTERVAL_MAX_MS = 250.0
 
 
 class PriceConfig(StrictConfig):
@@ -116,6 +121,16 @@ class RoleConfig(StrictConfig):
         "after it, at most one message per this many milliseconds, the tokens between merged "
         "(fewer messages through Ray and HTTP; Ray Serve LLM's stream batching, without its wait "
         "before the first text). 0: each engine step's text as it comes.")
+    stream_messages_per_s: float = Field(
+        STREAM_MESSAGES_PER_S, ge=0, description="About how many messages a second a replica's "
+        "streams send together: with n streams running, each waits n / this between messages, "
+        "never less than `chunk_interval_ms` nor more than `chunk_interval_max_ms`, so that "
+        "more streams merge more tokens into a message instead of taking the CPU the engine "
+        "needs. 0: `chunk_interval_ms` whatever the load.")
+    chunk_interval_max_ms: float = Field(
+        CHUNK_INTERVAL_MAX_MS, ge=0, le=5000, description="The longest a stream waits between "
+        "messages under load (`stream_messages_per_s`); where it is less than `chunk_interval_ms`, "
+        "that interval is the longest too.")
     batching: BatchingConfig = Field(
         default_factory=BatchingConfig, description="The hf engine's continuous batching."
     )

@@ -24,7 +24,7 @@ from serve.errors import EngineDead, EngineFailure, TriserveError
 from serve.generation import (Accumulator, Chunk, Completion, GenerationRequest, PreparedRequest,
                               TokenLogprob)
 from serve.metrics import RoleMetrics
-from serve.replica.coalesce import coalesced
+from serve.replica.coalesce import coalesced, interval_for
 from serve.replica.tool_calls import ToolCallReader, parser_class
 
 logger = logging.getLogger("ray.serve")
@@ -71,6 +71,10 @@ class ModelServer:
                     self.config.engine, loaded - started, time.perf_counter() - loaded,
                     f" ({held})" if held else "")
         self.counters = {"running": 0, "finished": 0, "cancelled": 0, "completion_tokens": 0}
+        self.streams = 0  # the streams running now: their interval grows with them
+        c = self.config
+        self._interval = interval_for(lambda: self.streams, c.chunk_interval_ms,
+                                      c.stream_messages_per_s, c.chunk_interval_max_ms)
         self.metrics = RoleMetrics(role)
         self.dead: str | None = None
         self.tokenizing = ThreadPoolExecutor(1, thread_name_prefix=f"{role}-tokenize")
@@ -99,12 +103,16 @@ class ModelServer:
     async def stream(self, req: GenerationRequest) -> AsyncIterator[Chunk]:
         """Yields an empty chunk (with `prompt_tokens`) as soon as the request is accepted, so a
         caller learns of a refusal before it commits to a streaming response; then the text,
-        merged into fewer chunks (`serve/replica/coalesce.py`, the role's `chunk_interval_ms`)."""
+        merged into fewer chunks (`serve/replica/coalesce.py`: the role's `chunk_interval_ms`,
+        longer while many streams run, `stream_messages_per_s`)."""
         prepared = await self._prepare(req)
         yield Chunk(prompt_tokens=len(prepared.prompt_ids))
-        interval_s = self.config.chunk_interval_ms / 1000
-        async for chunk in coalesced(self._run(prepared), interval_s):
-            yield chunk
+        self.streams += 1
+        try:
+            async for chunk in coalesced(self._run(prepared), self._interval):
+                yield chunk
+        finally:
+            self.streams -= 1
 
     async def complete(self, req: GenerationRequest) -> Completion:
         """The whole generation at once."""

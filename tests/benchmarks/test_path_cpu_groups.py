@@ -1,6 +1,6 @@
 """benchmarks/path_cpu.py: each process of a server counted in its group, by the titles Ray and
-vLLM give their processes, and `--chunk-interval-ms` / `--chunk-intervals` reaching a triserve
-role's config (benchmarks/servers.py)."""
+vLLM give their processes, and `--chunk-interval-ms` / `--chunk-intervals` /
+`--stream-messages-per-s` reaching a triserve role's config (benchmarks/servers.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def test_chunk_interval_reaches_the_role_only_when_given():
     assert _role_options(Args()) == {}
     Args.chunk_interval_ms = 0.0
     assert _role_options(Args()) == {"chunk_interval_ms": 0.0}
+    Args.stream_messages_per_s = 160.0
+    assert _role_options(Args()) == {"chunk_interval_ms": 0.0, "stream_messages_per_s": 160.0}
 
 
 def test_chunk_intervals_are_the_list_or_the_one_value():

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from serve.generation import Chunk
-from serve.replica.coalesce import coalesced
+from serve.replica.coalesce import coalesced, interval_for
 
 
 async def source(n: int, log: list, fail_at: int | None = None, delay: float = 0.0,
@@ -112,3 +112,29 @@ def test_with_an_interval_a_chunk_after_a_long_gap_goes_at_once():
     got = asyncio.run(timed(coalesced(source(3, [], delay=0.15), interval_s=0.05)))
     assert [c.content for _, c in got] == ["0,", "1,", "2,"]
     assert got[1][0] - got[0][0] < 0.25
+
+
+def test_an_interval_given_as_a_function_is_read_as_each_message_goes():
+    # 100 ms after the first text, 20 ms after every later message: the gaps follow the function.
+    asked = []
+
+    def interval() -> float:
+        asked.append(1)
+        return 0.1 if len(asked) == 1 else 0.02
+
+    got = asyncio.run(timed(coalesced(source(40, [], delay=0.005), interval_s=interval)))
+    assert "".join(c.content for _, c in got) == "".join(f"{i}," for i in range(40))
+    assert got[1][0] - got[0][0] > 0.09  # the first wait was the first answer's
+    assert len(got) >= 5 and len(asked) >= 4, [(round(t, 3), c.content) for t, c in got]
+
+
+@pytest.mark.parametrize("streams,expected_s", [(1, 0.05), (8, 0.05), (16, 0.1), (32, 0.2),
+                                                (100, 0.25)])
+def test_the_interval_grows_with_the_streams_between_its_bounds(streams, expected_s):
+    # 160 messages a second shared by the streams, 50 ms at least, 250 ms at most.
+    assert interval_for(lambda: streams, 50, 160, 250)() == pytest.approx(expected_s)
+
+
+def test_without_a_message_budget_or_an_interval_the_interval_is_the_base():
+    assert interval_for(lambda: 64, 50, 0, 250)() == pytest.approx(0.05)
+    assert interval_for(lambda: 64, 0, 160, 250)() == 0.0  # 0 ms: each step's text as it comes
