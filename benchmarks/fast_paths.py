@@ -47,7 +47,7 @@ from common import machine, report
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clients.cluster.ray_env import ray_env  # noqa: E402
 from processes import servers_and_workdir
-from servers import add_server_options, chunk_intervals, measure
+from servers import add_server_options, chunk_intervals, listed_or, measure
 
 # Ray's own defaults (Ray 2.60) for every flag a variant touches, written out: serve_run fills
 # in deployments/ray.env for what the environment leaves unset, so each variant sets them all.
@@ -119,8 +119,7 @@ def main() -> None:
     args.servers = "triserve-vllm"
     _, workdir = servers_and_workdir(ap, args, ("triserve-vllm",), "fast-paths-")
     print(f"# {machine()}", flush=True)
-    budgets = ([args.stream_messages_per_s] if args.stream_budgets is None
-               else [float(x) for x in args.stream_budgets.split(",")])
+    budgets = listed_or(args.stream_budgets, args.stream_messages_per_s)
     measured = [(v, ms, n) for v in variants for ms in chunk_intervals(args) for n in budgets]
     rows, failed, ready = [], {}, {}
     for run in range(1, args.runs + 1):

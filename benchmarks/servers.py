@@ -122,13 +122,17 @@ def _role_options(args) -> dict:
     return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
+def listed_or(listed: str | None, single) -> list:
+    """`listed` ("0,20,50") as numbers, else `[single]`. Raises ValueError for a value that is
+    not a number."""
+    return [single] if listed is None else [float(x) for x in listed.split(",")]
+
+
 def chunk_intervals(args) -> list[float | None]:
     """The role intervals a benchmark measures each triserve server at: its `--chunk-intervals
     MS,MS` as numbers, else `--chunk-interval-ms` alone (fast_paths.py, path_cpu.py). Raises
     ValueError for a value that is not a number."""
-    if getattr(args, "chunk_intervals", None) is None:
-        return [args.chunk_interval_ms]
-    return [float(x) for x in args.chunk_intervals.split(",")]
+    return listed_or(getattr(args, "chunk_intervals", None), args.chunk_interval_ms)
 
 
 def level(server: str, generator: str, url: str, model: str, c: int, args, workdir: Path) -> dict:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 from clients.cluster.process_tree import descendants, kill_survivors
 
@@ -58,9 +60,6 @@ def test_the_makefiles_wrapper_stops_what_outlives_its_command():
     """`python -m clients.cluster.ray_env CMD` (how `make demo` runs `serve run`): a process CMD
     left running in a session of its own, as HAProxy outlives a Ray stopped around it, is stopped
     when CMD ends, and CMD's exit status is kept."""
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-m", "clients.cluster.ray_env", "bash", "-c",
                            "setsid sleep 300 & echo $!; exit 3"], cwd=root, capture_output=True,
