@@ -32,7 +32,19 @@ run fanout benchmarks/fanout.py --dtype float32
 run overhead benchmarks/overhead.py
 run overhead_nowait benchmarks/overhead.py --wait-s 0
 run gpu_engine_tiny benchmarks/gpu_engine.py --tiny
-# The engines (vLLM CPU build): four servers on one load, long prompts, the vLLM engine alone.
-run servers_bf16 benchmarks/servers.py --workdir "$OUT/servers"
+# The servers as docs/performance.md's first table measures them: each engine on one OpenMP thread
+# (the other core for the path), the same VLLM_ENABLE_V1_MULTIPROCESSING=0 for every vLLM, three
+# runs; vLLM in bfloat16 where the CPU computes it natively (AVX-512 BF16 or AMX), else float32.
+# Ray Serve LLM needs `uv pip install -e ".[bench-llm]"` first (pyarrow, pandas).
+DTYPE=float32
+grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && DTYPE=bfloat16
+run servers_vllm benchmarks/servers.py --servers bare-vllm,triserve-vllm,ray-serve-llm \
+  --levels 1,8,16 --requests 32 --runs 3 --dtype "$DTYPE" --engine-threads 1 \
+  --vllm-env VLLM_ENABLE_V1_MULTIPROCESSING=0 --workdir "$OUT/servers_vllm"
+run servers_hf benchmarks/servers.py --servers transformers-serve,triserve-hf --levels 1,8,16 \
+  --requests 16 --dtype float32 --engine-threads 1 --workdir "$OUT/servers_hf"
+# Where the path's CPU goes, per process, at 16 streams.
+run path_cpu benchmarks/path_cpu.py --concurrency 16 --requests 64 --dtype "$DTYPE" \
+  --engine-threads 1 --vllm-env VLLM_ENABLE_V1_MULTIPROCESSING=0 --workdir "$OUT/path_cpu"
 run long_prompt benchmarks/long_prompt.py --workdir "$OUT/long_prompt"
 run vllm_engine benchmarks/vllm_engine.py

@@ -53,6 +53,8 @@ What each server gets:
 - triserve-hf: our loop as peer.py's "ours" (max_batch_size 16, torch_threads), dtype D, the
   same deployment settings as triserve-vllm.
 Each server's log (and vllm bench's output and results) is kept under `--workdir`.
+`--runs N` repeats the whole sequence; with `--rotate` each run starts one server later, since
+on a noisy machine the server measured later in a run can lose a few hundredths (RESULTS.md).
 """
 
 from __future__ import annotations
@@ -120,6 +122,17 @@ def _role_options(args) -> dict:
     (nothing for what is unset)."""
     names = ("chunk_interval_ms", "stream_messages_per_s")
     return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+
+
+def run_order(servers: list[str], run: int, rotate: bool) -> list[str]:
+    """The servers in the order run `run` (counted from 1) measures them: as listed, or with
+    `rotate` starting run - 1 places later and wrapping round (run 2 of bare-vllm,triserve-vllm
+    measures triserve-vllm first), so that no server is always the first or the last one started
+    in a run. Raises ValueError for a run below 1."""
+    if run < 1:
+        raise ValueError(f"runs are counted from 1, got {run}")
+    k = (run - 1) % len(servers) if rotate and servers else 0
+    return list(servers[k:]) + list(servers[:k])
 
 
 def listed_or(listed: str | None, single) -> list:
@@ -275,6 +288,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1,
                     help="start and measure every server this many times, one after another "
                     "(tables: medians; ratios: the median of each run's ratio)")
+    ap.add_argument("--rotate", action="store_true",
+                    help="with --runs: each run starts one server later than the last (run 2 "
+                    "with the second server, ...), so no server is always measured first")
     ap.add_argument("--workdir", default=None, help="servers' logs and configs (default: a temp dir)")
     args = ap.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
@@ -288,7 +304,7 @@ def main() -> None:
 
     rows, failed, ready = [], {}, {}
     for run in range(1, args.runs + 1):
-        for server in servers:
+        for server in run_order(servers, run, args.rotate):
             mine: list[dict] = []
             try:
                 ready[f"{server} run {run}"] = measure(server, args, workdir / f"run{run}", mine,

@@ -61,7 +61,9 @@ class SamplingDefaults(StrictConfig):
     stop: params.StopStrings = Field(default_factory=list)
     do_sample: bool = Field(True, description="False forces greedy decoding whatever temperature.")
     enable_thinking: bool = Field(True, description="Reasoning roles: think by default.")
-    max_thinking_tokens: params.ThinkingTokens | None = None
+    max_thinking_tokens: params.ThinkingTokens | None = Field(
+        None, description="Reasoning roles: the thinking tokens after which the end of thinking "
+        "is forced and the model answers; None: no budget (max_new_tokens still caps the total).")
 
 
 class EffortBudgets(StrictConfig):

@@ -35,8 +35,9 @@ ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 # A role's `chunk_interval_ms`, `stream_messages_per_s` and `chunk_interval_max_ms` when its
 # config says nothing (serve/replica/coalesce.py): 50 ms is Ray Serve LLM's interval; 160
-# messages a second is 8 streams at 50 ms, where 50 ms brought a vLLM role level with bare vLLM
-# on a 2-core CPU (benchmarks/RESULTS.md); 250 ms keeps four updates a second.
+# messages a second is 8 streams at 50 ms, where 50 ms took a vLLM role on a 2-core CPU from
+# 0.90x of bare vLLM's tokens/s to 0.98x in one run, 0.92x over three (benchmarks/RESULTS.md);
+# 250 ms keeps four updates a second.
 CHUNK_INTERVAL_MS = 50.0
 STREAM_MESSAGES_PER_S = 160.0
 CHUNK_INTERVAL_MAX_MS = 250.0
