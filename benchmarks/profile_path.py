@@ -2,7 +2,7 @@
 role (the ingress replica, the model replica, Serve's proxy, vLLM's engine core) while
 `--concurrency` closed-loop clients stream chat completions.
 
-    .venv/bin/pip install py-spy
+    .venv/bin/uv pip install --python .venv/bin/python -e '.[profile]'    # py-spy
     .venv/bin/python benchmarks/profile_path.py --dtype float32 --concurrency 8 --seconds 30
     .venv/bin/python benchmarks/profile_path.py --engine hf     # our loop instead of vLLM
 
