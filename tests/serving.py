@@ -22,13 +22,7 @@ def deploy(name: str, args: dict, base_url: str, options: dict | None = None,
     from serve.app import build_graph
     from serve.config import AppConfig
 
-    votes = args.get("votes", {})
-    if "database_url" not in votes and "database_url_env" not in votes:  # never ~/.triserve
-        import tempfile
-
-        where = tempfile.mkdtemp(prefix=f"triserve-{name}-votes-")
-        args = {**args, "votes": {**args.get("votes", {}), "database_url": f"sqlite:///{where}/votes.db"}}
-    config = AppConfig.model_validate(args)
+    config = AppConfig.model_validate(_own_votes(name, args))
     # Test replicas idle most of the time: a tenth of a logical CPU each, so that the apps the
     # session deploys side by side all fit on its Ray (a replica asks for 1 CPU by default).
     names = [config.deployment_name(role) for role in config.roles] + ["Ingress"]
@@ -40,6 +34,53 @@ def deploy(name: str, args: dict, base_url: str, options: dict | None = None,
     if wait:
         wait_ready(name, timeout_s)
     return f"{base_url}/{name}"
+
+
+def _own_votes(name: str, args: dict) -> dict:
+    """`args` with a fresh SQLite votes file in a temporary folder unless they name a database:
+    never the votes of the user's ~/.triserve."""
+    votes = args.get("votes", {})
+    if "database_url" in votes or "database_url_env" in votes:
+        return args
+    import tempfile
+
+    where = tempfile.mkdtemp(prefix=f"triserve-{name}-votes-")
+    return {**args, "votes": {**votes, "database_url": f"sqlite:///{where}/votes.db"}}
+
+
+def deploy_role_apps(name: str, args: dict, base_url: str,
+                     timeout_s: float = 180.0) -> tuple[str, dict[str, str]]:
+    """The graph with `role_apps`: each role an application of its own (`serve.app:build_role`,
+    named `<name>-<role>`, at /<name>-<role>) and the comparing app at /<name>, every replica a
+    tenth of a CPU; waits up to `timeout_s` for all of them. Returns the comparing app's base URL
+    and role → its own endpoint's base URL. `delete_role_apps(name, roles)` removes them."""
+    from ray import serve
+
+    from serve.app import build_graph, build_role_app
+    from serve.config import AppConfig
+
+    args = {**_own_votes(name, args), "role_apps": True, "role_app_prefix": f"{name}-"}
+    config = AppConfig.model_validate(args)
+    small = {"ray_actor_options": {"num_cpus": 0.1}}
+    urls = {}
+    for role in config.roles:
+        app = config.role_app(role)
+        serve.run(build_role_app(config, role, small), name=app, route_prefix=f"/{app}",
+                  blocking=False)
+        urls[role] = f"{base_url}/{app}"
+    serve.run(build_graph(config, {"Ingress": small, "VoteStore": small}), name=name,
+              route_prefix=f"/{name}", blocking=False)
+    for app in (name, *(config.role_app(role) for role in config.roles)):
+        wait_ready(app, timeout_s)
+    return f"{base_url}/{name}", urls
+
+
+def delete_role_apps(name: str, roles) -> None:
+    """Deletes what `deploy_role_apps(name, ...)` deployed."""
+    from ray import serve
+
+    for app in (name, *(f"{name}-{role}" for role in roles)):
+        serve.delete(app)
 
 
 def wait_ready(name: str, timeout_s: float = 180.0) -> None:

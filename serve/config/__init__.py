@@ -40,6 +40,15 @@ class AppConfig(StrictConfig):
     votes: VotesConfig = Field(
         default_factory=VotesConfig, description="The arena's votes database and leaderboard."
     )
+    role_apps: bool = Field(
+        False, description="Each role served by a Serve application of its own, named as the "
+        "role and built by `serve.app:build_role` from these same args, which answers OpenAI "
+        "requests at `/roles/<role>/v1` with no hop through this ingress; this app's ingress "
+        "calls the roles there. false: the roles are deployments of this app (one application).")
+    role_app_prefix: str = Field(
+        "", pattern=r"^[A-Za-z0-9_-]*$", description="With `role_apps`, the roles' applications "
+        "are named this prefix and the role (`a-` and `instruct`: `a-instruct`): two graphs on "
+        "one cluster keep theirs apart.")
 
     @model_validator(mode="after")
     def _roles_known(self):
@@ -56,6 +65,10 @@ class AppConfig(StrictConfig):
 
     def deployment_name(self, role: str) -> str:
         return self.deployment_names.get(role) or role.capitalize()
+
+    def role_app(self, role: str) -> str:
+        """The name of `role`'s own application (`role_apps`)."""
+        return self.role_app_prefix + role
 
 
 __all__ = ["AppConfig", "BatchingConfig", "CHECK_ENGINE_ARGS", "EffortBudgets", "IngressConfig",

@@ -7,9 +7,10 @@ within seconds that a role has no running replica; calls to such a role are refu
 (503, code `no_replica`), and calls still waiting for a replica when the role loses its last one
 are failed then.
 
-A poll reads only the ingress's own application's deployment statuses (one small protobuf, the
-call `serve.status()`'s client makes per application); only when one of them is in a down status
-does it read `serve.status()` for the replica counts. `serve.status()` builds and validates every
+A poll reads only the applications the roles live in (the ingress's own, and with `role_apps`
+each role's; one small protobuf each, the call `serve.status()`'s client makes per application);
+a role whose application is not deployed is down too. Only when a deployment is in a down status
+does a poll read `serve.status()` for the replica counts. `serve.status()` builds and validates every
 application's config on each call, in the controller and here, so a once-a-second poll of it cost
 an idle ingress real CPU, growing with the number of applications on the cluster.
 
@@ -131,7 +132,11 @@ class ReplicaWatch:
         for role, (app, name) in self.deployments.items():
             application = status.applications.get(app)
             overview = application.deployments.get(name) if application else None
-            reason = None if overview is None else down_reason(role, overview)
+            if overview is None:  # `role_apps`: the role's application is not deployed
+                reason = (f"the {role} model's application {app!r} has no deployment {name!r} "
+                          "(not deployed)")
+            else:
+                reason = down_reason(role, overview)
             self._mark(role, reason)
 
     def _mark(self, role: str, reason: str | None) -> None:

@@ -70,6 +70,10 @@ class Ingress:
         self.warnings = exposure_warnings(cfg, GUARD.api_keys, http_host())
         for warning in self.warnings:
             logger.warning("SECURITY: %s", warning)
+        # With `role_apps` a role is (its application, its deployment), reached across apps.
+        # _check_exists=False: the roles' applications may be registered after this one.
+        models = {role: serve.get_deployment_handle(m[1], app_name=m[0], _check_exists=False)
+                  if isinstance(m, (tuple, list)) else m for role, m in models.items()}
         self.watch = ReplicaWatch(
             {role: (h.app_name, h.deployment_name) for role, h in models.items()},
             cfg.availability_poll_s)

@@ -5,6 +5,8 @@ and an `UpstreamTimeout` raised. A role with no running replica (`serve/ingress/
 refused at once with a 503 (`no_replica`), and a call still waiting for a replica when the role
 loses its last one fails then, not at its deadline. Anything a handle raises comes out as a
 `TriserveError`.
+
+`LocalCaller` is the same calls made in-process, for a role's replica that answers HTTP itself.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
 from serve.errors import UpstreamTimeout
-from serve.generation import Chunk, Completion, GenerationRequest
+from serve.generation import Chunk, Completion, GenerationRequest, ModelReplica
 from serve.ingress.availability import ReplicaWatch
 from serve.ingress.ray_errors import classify
 
@@ -133,3 +135,62 @@ class RoleStream:
             # the ingress's samples under load, benchmarks/RESULTS.md).
             if not self.ended:
                 self.gen.cancel()
+
+
+class LocalCaller:
+    """Calls a role in its own process: what a role's replica uses when it answers HTTP itself
+    (`serve/replica/endpoint.py`, `role_apps`), in place of `RoleCaller`'s handle. `server` is
+    the replica itself (its `stream` and `complete`: `generation.ModelReplica`); every call has
+    the role's time budget, past which it is ended and `UpstreamTimeout` raised. Errors are the
+    server's own (`TriserveError`s)."""
+
+    def __init__(self, role: str, server: ModelReplica, timeout_s: float):
+        self.role = role
+        self.server = server
+        self.timeout_s = timeout_s
+
+    def _timeout(self) -> UpstreamTimeout:
+        return UpstreamTimeout(f"the {self.role} model did not answer within {self.timeout_s:g} s")
+
+    async def complete(self, req: GenerationRequest) -> Completion:
+        """One whole answer."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self.server.complete(req)
+        except TimeoutError:
+            raise self._timeout() from None
+
+    async def open_stream(self, req: GenerationRequest) -> "LocalStream":
+        """Starts a stream and waits for its acceptance chunk (or the refusal it raises)."""
+        stream = LocalStream(self, self.server.stream(req))
+        await stream.next()
+        return stream
+
+
+class LocalStream:
+    """The chunks of one in-process stream, each awaited against the call's deadline; leaving
+    early closes the server's generator, which frees the request's row in the engine."""
+
+    def __init__(self, caller: LocalCaller, gen):
+        self.caller = caller
+        self.gen = gen
+        self.deadline = time.monotonic() + caller.timeout_s
+
+    async def next(self) -> Chunk:
+        """The next chunk; raises StopAsyncIteration at the end."""
+        try:
+            async with asyncio.timeout(self.deadline - time.monotonic()):
+                return await self.gen.__anext__()
+        except TimeoutError:
+            await self.gen.aclose()
+            raise self.caller._timeout() from None
+
+    async def __aiter__(self) -> AsyncIterator[Chunk]:
+        try:
+            while True:
+                try:
+                    yield await self.next()
+                except StopAsyncIteration:
+                    return
+        finally:
+            await self.gen.aclose()

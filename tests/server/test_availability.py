@@ -272,3 +272,24 @@ def test_a_failing_status_call_changes_nothing():
         await watch.check("base")  # not known down: calls go on
 
     asyncio.run(scenario())
+
+
+def test_a_role_whose_application_is_not_deployed_is_down_naming_it():
+    """`role_apps`: a role lives in an application of its own; one that is not deployed (a
+    config that left it out, a misnamed application) is refused at once, not waited for."""
+    def status(apps):
+        assert apps == {"app", "ra-instruct"}
+        return SimpleNamespace(applications={"app": SimpleNamespace(deployments={
+            "R": overview("HEALTHY", RUNNING=1)})})
+
+    async def scenario():
+        watch = ReplicaWatch({"reasoning": ("app", "R"), "instruct": ("ra-instruct", "Instruct")},
+                             poll_s=0, status_fn=status)
+        await watch.refresh()
+        await watch.check("reasoning")
+        with pytest.raises(Exception) as info:
+            await watch.check("instruct")
+        return info.value
+
+    error = asyncio.run(scenario())
+    assert error.code == "no_replica" and "'ra-instruct'" in error.message
