@@ -22,10 +22,11 @@ def test_serve_config_validates_with_ray_serve_and_the_app_config():
     assert (doc["apiVersion"], doc["kind"]) == ("ray.io/v1", "RayService")
     schema = ServeDeploySchema.model_validate(yaml.safe_load(doc["spec"]["serveConfigV2"]))
     assert schema.applications
-    for app in schema.applications:
-        config = AppConfig.model_validate(app.args)
-        names = {d.name for d in app.deployments}
-        assert names == {config.deployment_name(r) for r in config.roles} | {"Ingress"}
+    graph, *own = schema.applications
+    config = AppConfig.model_validate(graph.args)
+    names = {d.name for app in schema.applications for d in app.deployments}
+    assert names == {config.deployment_name(r) for r in config.roles} | {"Ingress"}
+    assert config.role_apps and {a.name for a in own} == set(config.roles)
 
 
 def test_serve_config_is_the_reference_graph():

@@ -130,3 +130,29 @@ def test_the_openai_sdk_reaches_tools_scoring_efforts_and_models_on_the_demo(dem
                                            reasoning_effort=effort)
         assert r.choices[0].finish_reason in ("stop", "length")
     assert client.models.retrieve("SmolLM2-135M-Instruct").model_extra["role"] == "instruct"
+
+
+def test_each_role_answers_at_its_own_endpoint_as_through_the_ingress(demo):
+    """The demo serves every role as an application of its own too (`role_apps`): the openai
+    SDK at /roles/<role>/v1 gets the answer it gets at /v1, from the replica directly."""
+    from openai import OpenAI
+
+    def clients(role: str) -> tuple[OpenAI, OpenAI]:
+        return tuple(OpenAI(base_url=f"{demo}{prefix}/v1", api_key="unused", max_retries=0,
+                            timeout=300) for prefix in (f"/roles/{role}", ""))
+
+    direct, via = clients("base")  # the base model continues raw text: /v1/completions
+    assert [m.id for m in direct.models.list()] == ["base"]
+    a, b = (c.completions.create(model="base", prompt="The sky is", max_tokens=8, temperature=0)
+            for c in (direct, via))
+    assert a.choices[0].text == b.choices[0].text
+    ask = [{"role": "user", "content": "Name a colour."}]
+    for role in ("instruct", "reasoning"):
+        direct, via = clients(role)
+        a, b = (c.chat.completions.create(model=role, messages=ask, max_tokens=8, temperature=0)
+                for c in (direct, via))
+        assert a.choices[0].message.content and (
+            a.choices[0].message.content == b.choices[0].message.content)
+        deltas = [ch.choices[0].delta.content for ch in direct.chat.completions.create(
+            model=role, messages=ask, max_tokens=8, temperature=0, stream=True) if ch.choices]
+        assert "".join(d or "" for d in deltas) == a.choices[0].message.content

@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 from ray.serve.schema import ServeDeploySchema
 
-from serve.app import build_app
+from serve.app import build_app, build_role
 from serve.config import AppConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,18 +23,30 @@ def load(path):
     return yaml.safe_load((ROOT / path).read_text())
 
 
+def all_deployments(doc: dict) -> list[dict]:
+    """Every application's `deployments:` (the comparing app's and each role's own)."""
+    return [d for app in doc["applications"] for d in app["deployments"]]
+
+
 @pytest.mark.parametrize("path", CONFIGS)
 def test_config_validates_against_ray_serve_and_the_app_config(path):
     doc = load(path)
     schema = ServeDeploySchema.parse_obj(doc)
-    (app,) = schema.applications
+    app, *own = schema.applications
     assert app.import_path == "serve.app:build_app"
     config = AppConfig.model_validate(app.args)
     kinds = FIVE if path.endswith("demo-five.yaml") else KINDS
     assert {name: role.kind_of for name, role in config.roles.items()} == kinds
-    names = {d.name for d in app.deployments}
-    assert names == {config.deployment_name(r) for r in config.roles} | {"Ingress"}
-    for d in app.deployments:
+    # Every role an application of its own (`role_apps`), named as the role, at /roles/<role>,
+    # built from the graph's own args (YAML's merge key) with its deployment's settings.
+    assert config.role_apps and [a.name for a in own] == list(config.roles)
+    assert {d.name for d in app.deployments} == {"Ingress"}
+    for a in own:
+        assert (a.route_prefix, a.import_path) == (f"/roles/{a.name}", "serve.app:build_role")
+        assert {k: v for k, v in a.args.items() if k != "role"} == app.args
+        assert a.args["role"] == a.name and build_role(a.args)
+        assert [d.name for d in a.deployments] == [config.deployment_name(a.name)]
+    for d in [d for a in own for d in a.deployments]:
         if d.name != "Ingress":
             assert d.autoscaling_config and d.max_queued_requests and d.max_ongoing_requests
             role = config.roles[d.name.lower()]
@@ -50,7 +62,7 @@ def test_a_cpu_demo_fits_a_two_core_machine(path):
     serve/votes/store.py) must ask for at most 2, or `make demo` waits forever on 2 cores."""
     from serve.votes.store import store_options
 
-    deployments = load(path)["applications"][0]["deployments"]
+    deployments = all_deployments(load(path))
     asked = sum(d["ray_actor_options"]["num_cpus"] for d in deployments)
     store = store_options("sqlite:///~/.triserve/votes.db")["ray_actor_options"]["num_cpus"]
     assert asked + store <= 2
@@ -80,7 +92,7 @@ def test_a_role_name_that_is_not_route_safe_fails_the_build_naming_it(name):
                                          ("deployments/graph-hf.yaml", "hf")])
 def test_reference_graph_puts_each_model_on_a_gpu_with_the_study_defaults(path, engine):
     app = load(path)["applications"][0]
-    for d in app["deployments"]:
+    for d in all_deployments(load(path)):
         gpus = d.get("ray_actor_options", {}).get("num_gpus", 0)
         assert gpus == (0 if d["name"] == "Ingress" else 1)
     roles = AppConfig.model_validate(app["args"]).roles
@@ -109,7 +121,7 @@ def test_the_vllm_graph_holds_the_reasoning_roles_thinking_in_its_context():
                                          ("deployments/demo-vllm.yaml", "vllm")])
 def test_demo_runs_on_fractional_cpus_with_the_bundled_models(path, engine):
     app = load(path)["applications"][0]
-    for d in app["deployments"]:
+    for d in all_deployments(load(path)):
         assert 0 < d["ray_actor_options"]["num_cpus"] < 1 and "num_gpus" not in d["ray_actor_options"]
     roles = AppConfig.model_validate(app["args"]).roles
     # A real pretrained base model beside SmolLM2-Instruct, both from PyPI wheels.
@@ -140,3 +152,9 @@ def test_a_bad_config_fails_when_the_app_is_built_naming_the_field(mutate, field
     with pytest.raises(ValidationError) as err:
         build_app(args)
     assert field in str(err.value)
+
+
+def test_a_role_application_must_name_a_role_of_the_graph():
+    args = load("deployments/demo.yaml")["applications"][0]["args"]
+    with pytest.raises(ValueError, match="'judge' is not one of roles"):
+        build_role({**args, "role": "judge"})

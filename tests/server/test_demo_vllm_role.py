@@ -35,9 +35,9 @@ THREADS = 2
 @pytest.fixture(scope="module")
 def demo_vllm(serve_instance):
     doc = yaml.safe_load((ROOT / "deployments" / "demo-vllm.yaml").read_text())
-    (app,) = doc["applications"]
+    app = doc["applications"][0]  # the comparing app; its roles here as deployments of it
     roles = {role: {**app["args"]["roles"][role], "torch_threads": THREADS} for role in ROLES}
-    args = {**app["args"], "roles": roles}
+    args = {**app["args"], "roles": roles, "role_apps": False}
     url = deploy("demovllm", args, serve_instance, timeout_s=START_S)
     yield url
     from ray import serve
