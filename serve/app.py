@@ -55,8 +55,8 @@ def build_role_app(config: AppConfig, role: str, options: dict | None = None) ->
 
 def build_graph(config: AppConfig, options: dict[str, dict] | None = None) -> Application:
     """The graph from a validated config: a deployment per role (with `role_apps`, the
-    (application, deployment) names of the roles' own applications instead), the `VoteStore` (unless
-    `votes.enabled` is false; a tenth of a CPU, on the head node for a SQLite file:
+    (application, deployment) names of the roles' own applications instead), the `VoteStore`
+    (unless `votes.enabled` is false; a tenth of a CPU, on the head node for a SQLite file:
     `serve.votes.store.store_options`) and the Ingress over them. `options` maps a deployment
     name (Base, ..., VoteStore, Ingress) to `Deployment.options(...)` keyword arguments, for
     Python users who set in code what a Serve config file's `deployments:` section sets::

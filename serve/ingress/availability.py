@@ -9,10 +9,11 @@ are failed then.
 
 A poll reads only the applications the roles live in (the ingress's own, and with `role_apps`
 each role's; one small protobuf each, the call `serve.status()`'s client makes per application);
-a role whose application is not deployed is down too. Only when a deployment is in a down status
-does a poll read `serve.status()` for the replica counts. `serve.status()` builds and validates every
-application's config on each call, in the controller and here, so a once-a-second poll of it cost
-an idle ingress real CPU, growing with the number of applications on the cluster.
+a role whose application is not deployed is down too. Only when a deployment is in a down
+status does a poll read `serve.status()` for the replica counts. `serve.status()` builds and
+validates every application's config on each call, in the controller and here, so a
+once-a-second poll of it cost an idle ingress real CPU, growing with the number of applications
+on the cluster.
 
 "Down" is the controller's view (no replica in RUNNING while Serve is not scaling the deployment
 up), never our own health probe: a busy replica that is slow to answer a probe is not down.

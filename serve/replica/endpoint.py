@@ -15,9 +15,9 @@ two paths answer alike; the comparing ingress still calls this replica through i
 
 # No `from __future__ import annotations`: FastAPI must see the real body types of the routes.
 
-from fastapi import FastAPI, Request
 import logging
 
+from fastapi import FastAPI, Request
 from ray import serve
 
 from serve.api.openai import ChatCompletionRequest, CompletionRequest
