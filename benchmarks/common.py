@@ -183,13 +183,17 @@ class LocalServe:
         self.base = f"http://127.0.0.1:{self.port}"
         return self
 
-    def deploy(self, name: str, args: dict) -> str:
+    def deploy(self, name: str, args: dict, role: str | None = None) -> str:
+        """Deploys the graph `args` as the app `name` at /<name>, or with `role` that role's
+        own application (`serve.app:build_role`: the role's replica answers HTTP); returns the
+        app's base URL once it runs."""
         from ray import serve
         from ray.serve.schema import ApplicationStatus
 
-        from serve.app import build_app
+        from serve.app import build_app, build_role
 
-        serve.run(build_app(args), name=name, route_prefix=f"/{name}", blocking=False)
+        app = build_app(args) if role is None else build_role({**args, "role": role})
+        serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             app = serve.status().applications.get(name)

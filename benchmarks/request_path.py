@@ -2,7 +2,9 @@
 Serve's HTTP proxy (what `serve run`'s port is), straight to the ingress replica's own port
 (direct ingress, which deployments/ray.env turns on), or through HAProxy
 (`RAY_SERVE_ENABLE_HA_PROXY=1`, which forwards the main port to the ingress replicas' ports;
-deployments/ray.env turns it on, and `--via proxy` and `--via direct` turn it off).
+deployments/ray.env turns it on, and `--via proxy` and `--via direct` turn it off); or, `--via
+role`, through HAProxy to the role's own endpoint (`role_apps`: the model replica answers HTTP
+itself, no ingress on the path).
 
     .venv/bin/python benchmarks/request_path.py
     .venv/bin/python benchmarks/request_path.py --via proxy,direct --concurrency 16 --seconds 20
@@ -32,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 
-VIAS = ("proxy", "direct", "haproxy")
+VIAS = ("proxy", "direct", "haproxy", "role")
 INSTANT = {"model": {"source": "local", "path": "/nonexistent"}, "engine": "scripted",
            "served_model_name": "scripted",
            "scripted": {"tokens": ["Hello", " there", "."], "prefill_s": 0.0, "token_s": 0.0}}
@@ -88,9 +90,10 @@ def measure(via: str, concurrency: int, seconds: int, workdir: Path) -> dict:
 
     for key, value in ray_env().items():
         os.environ.setdefault(key, value)
-    os.environ["RAY_SERVE_ENABLE_HA_PROXY"] = "1" if via == "haproxy" else "0"
+    os.environ["RAY_SERVE_ENABLE_HA_PROXY"] = "1" if via in ("haproxy", "role") else "0"
     with LocalServe() as local:
-        url = local.deploy("path", {"roles": {"instruct": INSTANT}}) + "/v1/chat/completions"
+        url = local.deploy("path", {"roles": {"instruct": INSTANT}},
+                           role="instruct" if via == "role" else None) + "/v1/chat/completions"
         def pids() -> dict[str, int]:  # this process's Ray: its own processes, no one else's
             found = processes(psutil.Process())
             return {shown: found[name] for name, shown in PROCESSES.items() if name in found}
