@@ -32,14 +32,15 @@ run fanout benchmarks/fanout.py --dtype float32
 run overhead benchmarks/overhead.py
 run overhead_nowait benchmarks/overhead.py --wait-s 0
 run gpu_engine_tiny benchmarks/gpu_engine.py --tiny
-# The servers as docs/performance.md's first table measures them: each engine on one OpenMP thread
+# The servers as docs/performance.md's first table measures them (triserve-vllm: the role's own
+# endpoint, triserve-vllm-ingress: the same role through /v1): each engine on one OpenMP thread
 # (the other core for the path), the same VLLM_ENABLE_V1_MULTIPROCESSING=0 for every vLLM, three
 # runs; vLLM in bfloat16 where the CPU computes it natively (AVX-512 BF16 or AMX), else float32.
 # Ray Serve LLM needs `uv pip install -e ".[bench-llm]"` first (pyarrow, pandas).
 DTYPE=float32
 grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && DTYPE=bfloat16
-run servers_vllm benchmarks/servers.py --servers bare-vllm,triserve-vllm,ray-serve-llm \
-  --levels 1,8,16 --requests 32 --runs 3 --dtype "$DTYPE" --engine-threads 1 \
+run servers_vllm benchmarks/servers.py --servers bare-vllm,triserve-vllm,ray-serve-llm,triserve-vllm-ingress \
+  --levels 1,8,16 --requests 32 --runs 3 --rotate --dtype "$DTYPE" --engine-threads 1 \
   --vllm-env VLLM_ENABLE_V1_MULTIPROCESSING=0 --workdir "$OUT/servers_vllm"
 run servers_hf benchmarks/servers.py --servers transformers-serve,triserve-hf --levels 1,8,16 \
   --requests 16 --dtype float32 --engine-threads 1 --workdir "$OUT/servers_hf"
