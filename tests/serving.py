@@ -114,3 +114,17 @@ def driver_handle(deployment: str, app_name: str):
     handle = serve.get_deployment_handle(deployment, app_name=app_name)
     handle._init(_run_router_in_separate_loop=True)
     return handle
+
+
+def wait_aborted(handle, before: dict, timeout_s: float = 30.0) -> dict:
+    """A role replica's `stats` once a request that a client left has been cancelled and its
+    engine holds no request (or after `timeout_s`); `before` is `stats` from before the request."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        now = handle.stats.remote().result()
+        if (now["cancelled"] > before["cancelled"] and now["engine_running"] == 0) or (
+                time.monotonic() > deadline):
+            return now
+        time.sleep(0.2)

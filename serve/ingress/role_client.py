@@ -90,7 +90,28 @@ async def await_response(response):
     return await response
 
 
-class RoleStream:
+class _Chunks:
+    """An iterator over a stream's chunks (`next()`), which `close()`s the stream when left
+    early or ended."""
+
+    async def next(self) -> Chunk:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aiter__(self) -> AsyncIterator[Chunk]:
+        try:
+            while True:
+                try:
+                    yield await self.next()
+                except StopAsyncIteration:
+                    return
+        finally:
+            await self.close()
+
+
+class RoleStream(_Chunks):
     """The chunks of one streaming call, each awaited against the call's deadline; the first
     (the replica's acceptance) also against the role's loss of its last replica."""
 
@@ -122,19 +143,12 @@ class RoleStream:
         except Exception as exc:
             raise classify(exc) from None
 
-    async def __aiter__(self) -> AsyncIterator[Chunk]:
-        try:
-            while True:
-                try:
-                    yield await self.next()
-                except StopAsyncIteration:
-                    return
-        finally:
-            # Frees the replica when the client left. Not after the end: a finished stream has
-            # nothing to cancel, and Ray's cancel still costs a call into its core worker (3% of
-            # the ingress's samples under load, benchmarks/RESULTS.md).
-            if not self.ended:
-                self.gen.cancel()
+    async def close(self) -> None:
+        # Frees the replica when the client left. Not after the end: a finished stream has
+        # nothing to cancel, and Ray's cancel still costs a call into its core worker (3% of
+        # the ingress's samples under load, benchmarks/RESULTS.md).
+        if not self.ended:
+            self.gen.cancel()
 
 
 class LocalCaller:
@@ -167,7 +181,7 @@ class LocalCaller:
         return stream
 
 
-class LocalStream:
+class LocalStream(_Chunks):
     """The chunks of one in-process stream, each awaited against the call's deadline; leaving
     early closes the server's generator, which frees the request's row in the engine."""
 
@@ -185,12 +199,5 @@ class LocalStream:
             await self.gen.aclose()
             raise self.caller._timeout() from None
 
-    async def __aiter__(self) -> AsyncIterator[Chunk]:
-        try:
-            while True:
-                try:
-                    yield await self.next()
-                except StopAsyncIteration:
-                    return
-        finally:
-            await self.gen.aclose()
+    async def close(self) -> None:
+        await self.gen.aclose()

@@ -4,7 +4,6 @@ role on vLLM, one on our loop; API keys on, as a deployment open to a network ha
 
 from __future__ import annotations
 
-import time
 
 import httpx
 import pytest
@@ -12,7 +11,7 @@ from openai import OpenAI
 
 from apps import TINY_EFFORT, tiny_roles, vllm_role
 from budgets import VLLM_START_S, start_budget
-from serving import delete_role_apps, deploy_role_apps, driver_handle
+from serving import delete_role_apps, deploy_role_apps, driver_handle, wait_aborted
 
 KEY = "other-key"  # one of TRISERVE_TEST_KEYS (tests/conftest.py)
 ROLE_APPS_START_S = start_budget("role_apps", VLLM_START_S)
@@ -104,12 +103,7 @@ def test_a_client_that_leaves_a_role_endpoint_stream_aborts_its_request(role_app
             frames += line.startswith("data: ")
             if frames >= 3:
                 break  # leave mid-stream
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        now = handle.stats.remote().result()
-        if now["cancelled"] > before["cancelled"] and now["engine_running"] == 0:
-            break
-        time.sleep(0.2)
+    now = wait_aborted(handle, before)
     assert now["cancelled"] == before["cancelled"] + 1
     assert now["engine_running"] == 0  # vLLM let go of the request: it was aborted
     assert now["completion_tokens"] == before["completion_tokens"]  # it never finished

@@ -5,12 +5,11 @@ and a prompt over the model's context refused with a 400."""
 
 from __future__ import annotations
 
-import time
 
 import httpx
 import pytest
 from openai import OpenAI
-from serving import driver_handle
+from serving import driver_handle, wait_aborted
 
 from serve.api.protocol import CompareResponse, HealthResponse
 from test_http_api import events, post
@@ -91,12 +90,7 @@ def test_a_client_that_disconnects_aborts_its_vllm_request(mixed):
             frames += line.startswith("data: ")
             if frames >= 3:
                 break  # leave mid-stream
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        now = handle.stats.remote().result()
-        if now["cancelled"] > before["cancelled"] and now["engine_running"] == 0:
-            break
-        time.sleep(0.2)
+    now = wait_aborted(handle, before)
     assert now["cancelled"] == before["cancelled"] + 1
     assert now["engine_running"] == 0  # vLLM let go of the request: it was aborted
     assert now["completion_tokens"] == before["completion_tokens"]  # it never finished
