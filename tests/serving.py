@@ -116,15 +116,28 @@ def driver_handle(deployment: str, app_name: str):
     return handle
 
 
-def wait_aborted(handle, before: dict, timeout_s: float = 30.0) -> dict:
-    """A role replica's `stats` once a request that a client left has been cancelled and its
-    engine holds no request (or after `timeout_s`); `before` is `stats` from before the request."""
+def abort_mid_stream(handle, url: str, headers: dict | None = None,
+                     timeout_s: float = 30.0) -> tuple[dict, dict]:
+    """Streams a 250-token completion of `instruct` from `url` (the base URL of its /v1), leaves
+    after three frames, and waits up to `timeout_s` until the role's replica (`handle`) counts it
+    cancelled with nothing left in its engine. Returns the replica's `stats` before and after."""
     import time
 
+    import httpx
+
+    before = handle.stats.remote().result()
+    body = {"model": "instruct", "prompt": "hello", "max_tokens": 250, "stream": True}
+    with httpx.stream("POST", f"{url}/v1/completions", json=body, timeout=60,
+                      headers=headers or {}) as r:
+        frames = 0
+        for line in r.iter_lines():
+            frames += line.startswith("data: ")
+            if frames >= 3:
+                break  # leave mid-stream
     deadline = time.monotonic() + timeout_s
     while True:
         now = handle.stats.remote().result()
         if (now["cancelled"] > before["cancelled"] and now["engine_running"] == 0) or (
                 time.monotonic() > deadline):
-            return now
+            return before, now
         time.sleep(0.2)

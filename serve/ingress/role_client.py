@@ -90,28 +90,20 @@ async def await_response(response):
     return await response
 
 
-class _Chunks:
-    """An iterator over a stream's chunks (`next()`), which `close()`s the stream when left
-    early or ended."""
-
-    async def next(self) -> Chunk:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        raise NotImplementedError
-
-    async def __aiter__(self) -> AsyncIterator[Chunk]:
-        try:
-            while True:
-                try:
-                    yield await self.next()
-                except StopAsyncIteration:
-                    return
-        finally:
-            await self.close()
+async def chunks_of(stream) -> AsyncIterator[Chunk]:
+    """`stream`'s chunks (its `next()` until StopAsyncIteration), then `stream.close()`, also
+    when the reader leaves early: `RoleStream` and `LocalStream` iterate this way."""
+    try:
+        while True:
+            try:
+                yield await stream.next()
+            except StopAsyncIteration:
+                return
+    finally:
+        await stream.close()
 
 
-class RoleStream(_Chunks):
+class RoleStream:
     """The chunks of one streaming call, each awaited against the call's deadline; the first
     (the replica's acceptance) also against the role's loss of its last replica."""
 
@@ -142,6 +134,9 @@ class RoleStream(_Chunks):
             raise self.caller._timeout() from None
         except Exception as exc:
             raise classify(exc) from None
+
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        return chunks_of(self)
 
     async def close(self) -> None:
         # Frees the replica when the client left. Not after the end: a finished stream has
@@ -181,7 +176,7 @@ class LocalCaller:
         return stream
 
 
-class LocalStream(_Chunks):
+class LocalStream:
     """The chunks of one in-process stream, each awaited against the call's deadline; leaving
     early closes the server's generator, which frees the request's row in the engine."""
 
@@ -198,6 +193,9 @@ class LocalStream(_Chunks):
         except TimeoutError:
             await self.gen.aclose()
             raise self.caller._timeout() from None
+
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        return chunks_of(self)
 
     async def close(self) -> None:
         await self.gen.aclose()

@@ -11,7 +11,7 @@ from openai import OpenAI
 
 from apps import TINY_EFFORT, tiny_roles, vllm_role
 from budgets import VLLM_START_S, start_budget
-from serving import delete_role_apps, deploy_role_apps, driver_handle, wait_aborted
+from serving import abort_mid_stream, delete_role_apps, deploy_role_apps, driver_handle
 
 KEY = "other-key"  # one of TRISERVE_TEST_KEYS (tests/conftest.py)
 ROLE_APPS_START_S = start_budget("role_apps", VLLM_START_S)
@@ -94,16 +94,7 @@ def test_the_role_endpoint_refuses_in_the_one_error_shape(role_apps):
 def test_a_client_that_leaves_a_role_endpoint_stream_aborts_its_request(role_apps):
     _, own = role_apps
     handle = driver_handle("Instruct", "ra-instruct")
-    before = handle.stats.remote().result()
-    body = {"model": "instruct", "prompt": "hello", "max_tokens": 250, "stream": True}
-    with httpx.stream("POST", f"{own['instruct']}/v1/completions", json=body, timeout=60,
-                      headers={"authorization": f"Bearer {KEY}"}) as r:
-        frames = 0
-        for line in r.iter_lines():
-            frames += line.startswith("data: ")
-            if frames >= 3:
-                break  # leave mid-stream
-    now = wait_aborted(handle, before)
+    before, now = abort_mid_stream(handle, own["instruct"], {"authorization": f"Bearer {KEY}"})
     assert now["cancelled"] == before["cancelled"] + 1
     assert now["engine_running"] == 0  # vLLM let go of the request: it was aborted
     assert now["completion_tokens"] == before["completion_tokens"]  # it never finished

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from openai import OpenAI
-from serving import driver_handle, wait_aborted
+from serving import abort_mid_stream, driver_handle
 
 from serve.api.protocol import CompareResponse, HealthResponse
 from test_http_api import events, post
@@ -82,15 +82,7 @@ def test_a_prompt_over_the_context_is_a_400_naming_it(mixed):
 
 def test_a_client_that_disconnects_aborts_its_vllm_request(mixed):
     handle = driver_handle("Instruct", "mixed")
-    before = handle.stats.remote().result()
-    body = {"model": "instruct", "prompt": "hello", "max_tokens": 250, "stream": True}
-    with httpx.stream("POST", f"{mixed}/v1/completions", json=body, timeout=60) as r:
-        frames = 0
-        for line in r.iter_lines():
-            frames += line.startswith("data: ")
-            if frames >= 3:
-                break  # leave mid-stream
-    now = wait_aborted(handle, before)
+    before, now = abort_mid_stream(handle, mixed)
     assert now["cancelled"] == before["cancelled"] + 1
     assert now["engine_running"] == 0  # vLLM let go of the request: it was aborted
     assert now["completion_tokens"] == before["completion_tokens"]  # it never finished
